@@ -1,0 +1,29 @@
+# Thin wrapper over CMake. `make` builds, `make check` runs every test stage,
+# `make bench` runs the benchmarks, `make install PREFIX=...` installs.
+BUILD ?= build
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+
+.PHONY: all deps check bench install clean format
+
+all:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2
+
+deps:
+	bash scripts/install-deps.sh
+
+check: deps
+	bash scripts/check.sh
+
+bench: deps
+	bash bench/run.sh
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	clang-format -i include/*.h src/*.[ch] src/*/*.[ch] cli/*.[ch] tests/*/*.[ch] fuzz/*.c bench/*.c
+
+clean:
+	rm -rf build build-check build-asan

@@ -1,0 +1,298 @@
+/**
+ * @file litterbox.h
+ * @brief liblitterbox: the C client of the Litterbox host API.
+ *
+ * Litterbox provisions sandbox hosts and hands back the SSH coordinates a
+ * caller needs. This library speaks its HTTP+JSON API and nothing more: no
+ * SSH sessions, file transfer, remote commands or retry loops.
+ *
+ * Conventions, true of every function below:
+ *  - Calls that can fail return an ::lb_code; LB_OK (0) is success.
+ *  - Results come through a leading `**out` parameter. On failure `*out` is
+ *    set to NULL; on success the caller owns `*out` and frees it with the
+ *    matching `_free` function.
+ *  - The trailing `lb_error *err` may be NULL. On failure it is filled; on
+ *    success it is left untouched.
+ *  - Strings passed in are borrowed for the duration of the call only.
+ *  - Argument checks (::LB_ERR_INVALID) happen before anything is sent.
+ */
+#ifndef LITTERBOX_H
+#define LITTERBOX_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define LB_EXTERN __attribute__((visibility("default")))
+#else
+#define LB_EXTERN
+#endif
+
+#define LB_VERSION "0.1.0"
+#define LB_VERSION_MAJOR 0
+#define LB_VERSION_MINOR 1
+#define LB_VERSION_PATCH 0
+
+/** Result codes. Append-only: values are never renumbered or removed. */
+typedef enum lb_code {
+    LB_OK = 0,
+    LB_ERR_INVALID,      /**< bad argument or configuration; nothing was sent */
+    LB_ERR_NOMEM,        /**< an allocation failed */
+    LB_ERR_AUTH,         /**< 401, 403 */
+    LB_ERR_NOT_FOUND,    /**< 404 */
+    LB_ERR_CONFLICT,     /**< 409 */
+    LB_ERR_VALIDATION,   /**< 422 */
+    LB_ERR_PROVISIONING, /**< 502 carrying the service's JSON error */
+    LB_ERR_UNAVAILABLE,  /**< transport failure, timeout, 429, 503, 504, a gateway's 502 */
+    LB_ERR_RESPONSE,     /**< any other status >= 300, non-JSON or malformed body */
+    LB_ERR_CANCELLED     /**< an asynchronous call cancelled, or its client closed */
+} lb_code;
+
+/** What went wrong. Caller-allocated; every field is always terminated. */
+typedef struct lb_error {
+    lb_code code;
+    int http_status;     /**< 0 when no response arrived */
+    char message[512];   /**< the service's detail, or what went wrong; never the token */
+    char error_code[64]; /**< the service's error_code, "" when none */
+} lb_error;
+
+/** @return the short name of @p code ("ok", "invalid", ...); "unknown" for
+ *  a value outside the enum. Static storage. */
+LB_EXTERN const char *lb_code_name(lb_code code);
+/** @return 1 when @p code means the service refused the request (auth,
+ *  not_found, conflict, validation, provisioning, response), else 0. */
+LB_EXTERN int lb_code_is_api_error(lb_code code);
+/** @return 1 only for ::LB_ERR_UNAVAILABLE: the service could not be reached
+ *  or could not answer, so trying again later may succeed. A create is safe
+ *  to repeat only with the same idempotency key, once the first has ended. */
+LB_EXTERN int lb_code_is_retryable(lb_code code);
+/** @return the library's version, "0.1.0". Static storage. */
+LB_EXTERN const char *lb_version(void);
+
+/** A connection to one Litterbox service. Blocking calls may be made on one
+ *  client from several threads at once; connections are kept alive and
+ *  reused across calls and threads. */
+typedef struct lb_client lb_client;
+
+#define LB_CLIENT_OPTIONS_VERSION 1
+
+/** Client options. Initialise with ::LB_CLIENT_OPTIONS_INIT (or pass NULL
+ *  for all defaults); fields are only ever appended. */
+typedef struct lb_client_options {
+    unsigned int version;      /**< LB_CLIENT_OPTIONS_INIT sets it */
+    double timeout_s;          /**< whole request once sent; 0 means 300 */
+    double connect_timeout_s;  /**< 0 means 10 */
+    long max_connections;      /**< 0 means 20 */
+    size_t max_response_bytes; /**< 0 means 256 MiB */
+    const char *ca_file;       /**< NULL: the system's trust store */
+    const char *user_agent;    /**< NULL: "liblitterbox/<version>" */
+    /** Debug log, one line per call (method, URL, status, duration, header
+     *  names), token shown as `***`; never a body. NULL: no log. Called on
+     *  the thread that made the call. */
+    void (*log)(void *log_data, const char *line);
+    void *log_data;
+} lb_client_options;
+
+#define LB_CLIENT_OPTIONS_INIT \
+    { LB_CLIENT_OPTIONS_VERSION, 0.0, 0.0, 0, 0, NULL, NULL, NULL, NULL }
+
+/**
+ * Create a client.
+ *
+ * @param base_url  `http://` or `https://` URL of the service, optionally
+ *                  with a path prefix; a trailing `/` is removed.
+ * @param token     bearer token, copied; it never appears in any message or
+ *                  log line this library writes.
+ * @param opts      NULL for defaults. Strings in it are copied.
+ * @param err       optional.
+ * @return a client the caller frees with lb_client_close(), or NULL with
+ *         @p err filled: ::LB_ERR_INVALID (bad URL, token, user agent,
+ *         option values or an unknown options version) or ::LB_ERR_NOMEM.
+ */
+LB_EXTERN lb_client *lb_client_new(const char *base_url, const char *token,
+                                   const lb_client_options *opts, lb_error *err);
+
+/**
+ * Create a client from the environment: `{prefix}SERVICE_URL`,
+ * `{prefix}SERVICE_TOKEN` and the optional `{prefix}SERVICE_TIMEOUT`
+ * (seconds, may be fractional, > 0), which overrides `opts->timeout_s`.
+ *
+ * @param prefix NULL means "SANDBOX_".
+ * @return as lb_client_new(); ::LB_ERR_INVALID names a variable that is
+ *         missing or unparsable.
+ */
+LB_EXTERN lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts,
+                                        lb_error *err);
+
+/** Release the client and everything it holds. NULL-safe. No call on the
+ *  client may be running. */
+LB_EXTERN void lb_client_close(lb_client *client);
+
+/** A host record. Library-allocated, freed with lb_host_free(); fields are
+ *  only ever appended. Strings are owned by the record and never NULL unless
+ *  marked. */
+typedef struct lb_host {
+    const char *id, *name, *status, *provider, *image;
+    const char *ssh_host;          /**< either wire spelling; may be "" */
+    int ssh_port;                  /**< 1-65535 */
+    const char *ssh_username;      /**< "" when the service does not send it */
+    const char *internal_ssh_host; /**< NULL when null or absent */
+    const char *known_hosts;
+    const char *private_key;         /**< NULL unless a create response carried it */
+    const char *tailscale_device_id; /**< NULL when null or absent */
+    const char *instance_type;       /**< NULL when null or absent */
+    long long disk_gb;               /**< 0 when null or absent */
+    const char *last_error;
+    const char *created_at, *updated_at;
+    const char *activated_at, *expires_at; /**< NULL when null or absent */
+} lb_host;
+
+/** Free a host; wipes private_key before releasing it. NULL-safe. */
+LB_EXTERN void lb_host_free(lb_host *host);
+
+/** Hosts as the service lists them, newest first. */
+typedef struct lb_host_list {
+    size_t count;
+    lb_host **hosts;
+} lb_host_list;
+
+/** Free a list and every host in it. NULL-safe. */
+LB_EXTERN void lb_host_list_free(lb_host_list *list);
+
+#define LB_EXPIRES_DEFAULT 0  /**< field absent: the default lease */
+#define LB_EXPIRES_NEVER (-1) /**< explicit null: a permanent host */
+
+#define LB_CREATE_OPTS_VERSION 1
+
+/** What to create. Initialise with ::LB_CREATE_OPTS_INIT: everything omitted. */
+typedef struct lb_create_opts {
+    unsigned int version;
+    const char *image;           /**< NULL: omitted (the provider's default) */
+    const char *const *env;      /**< NULL-terminated "KEY=VALUE" strings; NULL: omitted */
+    long long expires_at;        /**< Unix seconds, or LB_EXPIRES_DEFAULT / LB_EXPIRES_NEVER */
+    const char *idempotency_key; /**< NULL: no header */
+    const char *provider;        /**< NULL: omitted */
+    const char *instance_type;   /**< NULL: omitted */
+    long long disk_gb;           /**< 0: omitted */
+} lb_create_opts;
+
+#define LB_CREATE_OPTS_INIT \
+    { LB_CREATE_OPTS_VERSION, NULL, NULL, LB_EXPIRES_DEFAULT, NULL, NULL, NULL, 0 }
+
+/*
+ * Every call below returns LB_OK or one of:
+ *   LB_ERR_INVALID      an argument was refused; nothing was sent
+ *   LB_ERR_NOMEM        an allocation failed
+ *   LB_ERR_AUTH         401 or 403
+ *   LB_ERR_NOT_FOUND    404
+ *   LB_ERR_CONFLICT     409
+ *   LB_ERR_VALIDATION   422; the message joins the service's list
+ *   LB_ERR_PROVISIONING 502 with the service's JSON error
+ *   LB_ERR_UNAVAILABLE  no answer: refused, DNS, TLS, reset, truncated,
+ *                       timed out; or 429, 503, 504, a gateway's 502
+ *   LB_ERR_RESPONSE     any other status, a redirect, or a body that is not
+ *                       the JSON the call expects (or over max_response_bytes)
+ */
+
+/**
+ * POST /hosts: provision a host and wait until it is active (typically
+ * 10-30 s, minutes at worst; the default 300 s timeout covers it).
+ *
+ * @param opts NULL: all fields omitted. Only set fields are sent.
+ * @param out  the new host; private_key is set when the service returned one.
+ *
+ * A create that fails with LB_ERR_UNAVAILABLE may still have provisioned a
+ * host: repeat it with the same idempotency key, once the first attempt has
+ * ended, to get that host back instead of a second one.
+ */
+LB_EXTERN lb_code lb_create_host(lb_client *c, const lb_create_opts *opts, lb_host **out,
+                                 lb_error *err);
+
+/** GET /hosts/{id}. @p id: letters, digits, '-' and '_'. */
+LB_EXTERN lb_code lb_get_host(lb_client *c, const char *id, lb_host **out, lb_error *err);
+
+/** lb_get_host() under the seed SDK's second name: a fresh request every
+ *  time, nothing cached. */
+LB_EXTERN lb_code lb_attach(lb_client *c, const char *id, lb_host **out, lb_error *err);
+
+/** GET /hosts: every host, newest first. Decoded as the body arrives. */
+LB_EXTERN lb_code lb_list_hosts(lb_client *c, lb_host_list **out, lb_error *err);
+
+/** DELETE /hosts/{id}. Succeeds on 204 and 200. */
+LB_EXTERN lb_code lb_delete_host(lb_client *c, const char *id, lb_error *err);
+
+/**
+ * POST /hosts/{id}/renew: set the host's lease.
+ *
+ * @param expires_at 0: now + the service's default lease; otherwise Unix
+ *                   seconds. Negative (LB_EXPIRES_NEVER included) is
+ *                   LB_ERR_INVALID: a renew never makes a host permanent.
+ */
+LB_EXTERN lb_code lb_renew_host(lb_client *c, const char *id, long long expires_at,
+                                lb_host **out, lb_error *err);
+
+/** GET /healthz, sent without the token. LB_OK when the service answers
+ *  200 with status "ok"; LB_ERR_RESPONSE for any other 2xx status text. */
+LB_EXTERN lb_code lb_health(lb_client *c, lb_error *err);
+
+/** One check of a doctor report. */
+typedef struct lb_doctor_check {
+    const char *name;
+    const char *status;   /**< "ok", "error", or another word of the service */
+    const char *detail;   /**< NULL when null */
+    long long latency_ms; /**< -1 when null */
+    const char *hint;     /**< NULL when null */
+} lb_doctor_check;
+
+/** The service's self-diagnosis. Library-allocated. */
+typedef struct lb_doctor_report {
+    int ok;
+    const char *active_provider;
+    int tailscale_enabled;
+    size_t check_count;
+    lb_doctor_check *checks;
+} lb_doctor_report;
+
+/** GET /doctor. The service always answers 200; @c ok says whether it is
+ *  healthy, so LB_OK does not mean that it is. */
+LB_EXTERN lb_code lb_doctor(lb_client *c, lb_doctor_report **out, lb_error *err);
+/** NULL-safe. */
+LB_EXTERN void lb_doctor_report_free(lb_doctor_report *report);
+
+/** The service's answer to a proxy create or attach. Library-allocated. */
+typedef struct lb_proxy {
+    const char *name;
+    const char *host_id; /**< NULL for a create */
+    const char *status;  /**< "created" or "attached" */
+} lb_proxy;
+
+/** NULL-safe. */
+LB_EXTERN void lb_proxy_free(lb_proxy *proxy);
+
+/**
+ * POST /http-proxies: route a name to an origin.
+ *
+ * @param name    `[A-Za-z0-9][A-Za-z0-9_.-]*`
+ * @param target  origin URL, sent as given (the service judges it)
+ * @param headers NULL-terminated "Name: value" strings, sent as the proxy's
+ *                headers object; values may be secrets and are never logged.
+ */
+LB_EXTERN lb_code lb_proxy_create(lb_client *c, const char *name, const char *target,
+                                  const char *const *headers, lb_proxy **out, lb_error *err);
+/** DELETE /http-proxies/{name}. */
+LB_EXTERN lb_code lb_proxy_delete(lb_client *c, const char *name, lb_error *err);
+/** POST /http-proxies/{name}/hosts/{host_id}. */
+LB_EXTERN lb_code lb_proxy_attach(lb_client *c, const char *name, const char *host_id,
+                                  lb_proxy **out, lb_error *err);
+/** DELETE /http-proxies/{name}/hosts/{host_id}. */
+LB_EXTERN lb_code lb_proxy_detach(lb_client *c, const char *name, const char *host_id,
+                                  lb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LITTERBOX_H */

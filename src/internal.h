@@ -1,0 +1,80 @@
+/* Internal interfaces of liblitterbox: shared by the library's files, the
+ * tests and the fuzzers (which link the static library), never installed. */
+#ifndef LB_INTERNAL_H
+#define LB_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "litterbox.h"
+
+/* ---- util.c: growable byte buffer, errors, UTF-8, time ---- */
+
+typedef struct lb_buf {
+    char *data; /* always NUL-terminated when non-NULL */
+    size_t len, cap;
+} lb_buf;
+
+int buf_append(lb_buf *b, const void *bytes, size_t len); /* 0, or -1 on ENOMEM */
+int buf_append_str(lb_buf *b, const char *s);
+void buf_free(lb_buf *b);
+void buf_wipe_free(lb_buf *b); /* zero the bytes first: the buffer held a secret */
+
+/* Fill err (when not NULL) and return code. The message is cut on a UTF-8
+ * boundary to fit. */
+lb_code error_set(lb_error *err, lb_code code, int http_status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* 1 when s[0..len) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int utf8_valid(const char *s, size_t len);
+/* Largest n <= max such that s[0..n) does not end inside a UTF-8 sequence. */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+/* Copy src into dst (size dst_size), cut on a UTF-8 boundary, terminated. */
+void utf8_copy(char *dst, size_t dst_size, const char *src, size_t src_len);
+/* Replace every occurrence of secret in s (in place, NUL-terminated,
+ * capacity cap) by "***". A NULL or empty secret leaves s alone. */
+void redact(char *s, size_t cap, const char *secret);
+/* Unix seconds to "YYYY-MM-DDTHH:MM:SS+00:00" (dst at least 26 bytes). */
+int rfc3339_format(long long unix_s, char *dst, size_t dst_size);
+void secure_zero(void *p, size_t n);
+
+/* ---- validate.c: argument checks, pure (sdk.md rule 3) ---- */
+
+/* Each returns LB_OK or LB_ERR_INVALID with a message naming what. */
+lb_code check_base_url(const char *url, lb_error *err);
+lb_code check_header_value(const char *what, const char *value, int allow_empty, lb_error *err);
+lb_code check_host_id(const char *what, const char *id, lb_error *err);
+lb_code check_proxy_name(const char *name, lb_error *err);
+lb_code check_idempotency_key(const char *key, lb_error *err);
+lb_code check_env(const char *const *env, lb_error *err);
+lb_code check_optional_string(const char *what, const char *value, lb_error *err);
+lb_code check_utf8(const char *what, const char *value, lb_error *err);
+lb_code check_proxy_headers(const char *const *headers, lb_error *err);
+
+/* ---- decode/: JSON to results, pure functions of bytes ---- */
+
+/* Streaming decoder of one host record (list == 0) or a JSON array of them
+ * (list == 1). Feed chunks as they arrive, in any split; finish once. */
+typedef struct host_decoder host_decoder;
+host_decoder *host_decoder_new(int list);
+lb_code host_decoder_feed(host_decoder *d, const void *bytes, size_t len, lb_error *err);
+/* Exactly one of one/many is used, as chosen at _new. */
+lb_code host_decoder_finish(host_decoder *d, lb_host **one, lb_host_list **many, lb_error *err);
+void host_decoder_free(host_decoder *d);
+
+/* Whole-body conveniences over the decoders. */
+lb_code host_decode(const char *body, size_t len, lb_host **out, lb_error *err);
+lb_code host_list_decode(const char *body, size_t len, lb_host_list **out, lb_error *err);
+lb_code doctor_decode(const char *body, size_t len, lb_doctor_report **out, lb_error *err);
+/* want_host_id: 1 for attach ({"name","host_id","status"}), 0 for create. */
+lb_code proxy_decode(const char *body, size_t len, int want_host_id, lb_proxy **out,
+                     lb_error *err);
+lb_code health_decode(const char *body, size_t len, lb_error *err);
+
+/* The error classifier (sdk.md rules 4 and 5): the code, message and
+ * error_code for a non-2xx response. secret (the token) is redacted from the
+ * message. Returns the code it chose. */
+lb_code error_from_response(int status, const char *body, size_t len, const char *secret,
+                            lb_error *err);
+
+#endif

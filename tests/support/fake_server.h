@@ -53,4 +53,14 @@ const char *fs_header(const fs_request *req, const char *name);
 /* Connections accepted since start or the last fs_reset. */
 size_t fs_connection_count(fake_server *fs);
 
+/* Additions for the tests' convenience. */
+/* Queue a plain response: status and body (NULL: empty), nothing else. */
+void fs_push_json(fake_server *fs, int status, const char *body);
+/* The most recent recorded request, or NULL when none. */
+const fs_request *fs_last_request(fake_server *fs);
+/* How many times a header (case-insensitive) occurs in the request. */
+size_t fs_header_count(const fs_request *req, const char *name);
+/* Responses queued and not yet used. */
+size_t fs_pending(fake_server *fs);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <yajl/yajl_tree.h>
+
 #include "litterbox.h"
 
 /* ---- util.c: growable byte buffer, errors, UTF-8, time ---- */
@@ -70,6 +72,13 @@ lb_code doctor_decode(const char *body, size_t len, lb_doctor_report **out, lb_e
 lb_code proxy_decode(const char *body, size_t len, int want_host_id, lb_proxy **out,
                      lb_error *err);
 lb_code health_decode(const char *body, size_t len, lb_error *err);
+
+/* tree.c: a small whole body as a yajl tree (depth-limited); free with
+ * yajl_tree_free. json_get: an object's member, NULL when absent. */
+lb_code json_tree_parse(const char *body, size_t len, yajl_val *out, lb_error *err);
+yajl_val json_get(yajl_val obj, const char *key);
+/* A string node's text; only after YAJL_IS_STRING(v) said it is one. */
+#define JSON_STR(v) ((v)->u.string)
 
 /* The error classifier (sdk.md rules 4 and 5): the code, message and
  * error_code for a non-2xx response. secret (the token) is redacted from the

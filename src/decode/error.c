@@ -1,0 +1,222 @@
+/* The error classifier: a non-2xx response to a code and a one-line message
+ * (sdk.md rules 4 and 5). A pure function of status and body. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define QUOTE_MAX 200 /* bytes of a non-JSON body quoted in the message */
+
+static lb_code code_for_status(int status)
+{
+    switch (status) {
+    case 401:
+    case 403:
+        return LB_ERR_AUTH;
+    case 404:
+        return LB_ERR_NOT_FOUND;
+    case 409:
+        return LB_ERR_CONFLICT;
+    case 422:
+        return LB_ERR_VALIDATION;
+    case 429:
+    case 503:
+    case 504:
+        return LB_ERR_UNAVAILABLE;
+    default:
+        return LB_ERR_RESPONSE;
+    }
+}
+
+/* Appends s, escaping control bytes and bytes that are not UTF-8 so that the
+ * message stays one printable line; quoting also escapes '"' and '\\'. */
+static int append_escaped(lb_buf *b, const char *s, size_t len, int quoting)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        if (c >= 0x80) {
+            size_t n = 1;
+            while (n < 4 && i + n < len && ((unsigned char)s[i + n] & 0xC0) == 0x80)
+                n++;
+            if (utf8_valid(s + i, n)) {
+                if (buf_append(b, s + i, n) != 0)
+                    return -1;
+                i += n;
+                continue;
+            }
+            snprintf(esc, sizeof esc, "\\x%02X", c);
+        } else if (c == '\n') {
+            strcpy(esc, "\\n");
+        } else if (c == '\r') {
+            strcpy(esc, "\\r");
+        } else if (c == '\t') {
+            strcpy(esc, "\\t");
+        } else if (c < 0x20 || c == 0x7F) {
+            snprintf(esc, sizeof esc, "\\x%02X", c);
+        } else if (quoting && (c == '"' || c == '\\')) {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            esc[2] = '\0';
+        } else {
+            esc[0] = (char)c;
+            esc[1] = '\0';
+        }
+        if (buf_append_str(b, esc) != 0)
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
+/* Copies s with every occurrence of secret replaced by "***". */
+static int append_redacted(lb_buf *b, const char *s, size_t len, const char *secret)
+{
+    size_t slen = secret ? strlen(secret) : 0;
+    size_t start = 0;
+    for (size_t i = 0; slen && i + slen <= len;) {
+        if (memcmp(s + i, secret, slen) == 0) {
+            if (buf_append(b, s + start, i - start) != 0 || buf_append_str(b, "***") != 0)
+                return -1;
+            i += slen;
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    return buf_append(b, s + start, len - start);
+}
+
+/* "loc.parts: msg" for each entry of a 422 detail list, joined by "; ". */
+static int append_validation_list(lb_buf *b, yajl_val list)
+{
+    for (size_t i = 0; i < list->u.array.len; i++) {
+        yajl_val entry = list->u.array.values[i];
+        yajl_val loc = json_get(entry, "loc");
+        yajl_val msg = json_get(entry, "msg");
+        if (i && buf_append_str(b, "; ") != 0)
+            return -1;
+        size_t parts = 0;
+        for (size_t k = 0; YAJL_IS_ARRAY(loc) && k < loc->u.array.len; k++) {
+            yajl_val part = loc->u.array.values[k];
+            char num[32];
+            const char *text = YAJL_IS_STRING(part) ? JSON_STR(part) : NULL;
+            if (!text && YAJL_IS_NUMBER(part)) {
+                snprintf(num, sizeof num, "%s", part->u.number.r);
+                text = num;
+            }
+            if (!text)
+                continue;
+            if ((parts++ && buf_append_str(b, ".") != 0) || buf_append_str(b, text) != 0)
+                return -1;
+        }
+        if (parts && buf_append_str(b, ": ") != 0)
+            return -1;
+        const char *m = YAJL_IS_STRING(msg) ? JSON_STR(msg) : "invalid value";
+        if (buf_append_str(b, m) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The message from a JSON error body: 1 when the body was such an object
+ * (detail taken or "HTTP <status>"), 0 when it was not a JSON object, -1 on
+ * ENOMEM. *has_detail says whether a string detail was there. */
+static int message_from_json(lb_buf *raw, yajl_val doc, int status, int *has_detail,
+                             lb_error *err)
+{
+    *has_detail = 0;
+    if (!YAJL_IS_OBJECT(doc))
+        return 0;
+    yajl_val detail = json_get(doc, "detail");
+    yajl_val code = json_get(doc, "error_code");
+    if (YAJL_IS_STRING(code) && err)
+        utf8_copy(err->error_code, sizeof err->error_code, JSON_STR(code),
+                  strlen(JSON_STR(code)));
+    int rc;
+    if (YAJL_IS_STRING(detail)) {
+        *has_detail = 1;
+        rc = buf_append_str(raw, JSON_STR(detail));
+    } else if (YAJL_IS_ARRAY(detail) && detail->u.array.len > 0) {
+        rc = append_validation_list(raw, detail);
+    } else {
+        char line[32];
+        snprintf(line, sizeof line, "HTTP %d", status);
+        rc = buf_append_str(raw, line);
+    }
+    return rc == 0 ? 1 : -1;
+}
+
+lb_code error_from_response(int status, const char *body, size_t len, const char *secret,
+                            lb_error *err)
+{
+    lb_code code = code_for_status(status);
+    lb_error scratch;
+    if (!err)
+        err = &scratch;
+    err->code = code;
+    err->http_status = status;
+    err->error_code[0] = '\0';
+    err->message[0] = '\0';
+
+    lb_buf raw = {0}, line = {0}, redacted = {0};
+    yajl_val doc = NULL;
+    int has_detail = 0, from_json = 0;
+    lb_error ignored;
+    if (len > 0 && json_tree_parse(body, len, &doc, &ignored) == LB_OK)
+        from_json = message_from_json(&raw, doc, status, &has_detail, err);
+    if (from_json < 0)
+        goto nomem;
+
+    if (status == 502)
+        code = err->code = has_detail ? LB_ERR_PROVISIONING : LB_ERR_UNAVAILABLE;
+
+    if (status >= 300 && status < 400) {
+        char lead[64];
+        snprintf(lead, sizeof lead, "HTTP %d: redirect not followed", status);
+        if (buf_append_str(&line, lead) != 0)
+            goto nomem;
+    } else if (!from_json) {
+        char lead[32];
+        snprintf(lead, sizeof lead, "HTTP %d", status);
+        if (buf_append_str(&line, lead) != 0)
+            goto nomem;
+        if (len > 0) {
+            /* Redact before cutting, so that no prefix of the token survives
+             * the cut; then quote at most QUOTE_MAX bytes. */
+            size_t slen = secret ? strlen(secret) : 0;
+            size_t take = len < QUOTE_MAX + slen ? len : QUOTE_MAX + slen;
+            if (append_redacted(&redacted, body, take, secret) != 0)
+                goto nomem;
+            size_t n = utf8_cut(redacted.data, redacted.len, QUOTE_MAX);
+            if (buf_append_str(&line, ": \"") != 0 ||
+                append_escaped(&line, redacted.data, n, 1) != 0 ||
+                buf_append_str(&line, n < redacted.len || take < len ? "\"..." : "\"") != 0)
+                goto nomem;
+        }
+    }
+    if (from_json) {
+        if (line.len && buf_append_str(&line, ": ") != 0)
+            goto nomem;
+        buf_free(&redacted);
+        if (append_redacted(&redacted, raw.data, raw.len, secret) != 0 ||
+            append_escaped(&line, redacted.data, redacted.len, 0) != 0)
+            goto nomem;
+    }
+    utf8_copy(err->message, sizeof err->message, line.data ? line.data : "", line.len);
+    redact(err->error_code, sizeof err->error_code, secret);
+    buf_free(&raw);
+    buf_free(&line);
+    buf_free(&redacted);
+    yajl_tree_free(doc);
+    return code;
+
+nomem:
+    buf_free(&raw);
+    buf_free(&line);
+    buf_free(&redacted);
+    yajl_tree_free(doc);
+    return error_set(err == &scratch ? NULL : err, LB_ERR_NOMEM, status, "out of memory");
+}

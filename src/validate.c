@@ -71,6 +71,14 @@ lb_code check_header_value(const char *what, const char *value, int allow_empty,
     return check_utf8(what, value, err);
 }
 
+lb_code check_token(const char *token, lb_error *err)
+{
+    lb_code rc = check_header_value("token", token, 0, err);
+    if (rc == LB_OK && strchr(token, ' '))
+        rc = error_set(err, LB_ERR_INVALID, 0, "token holds a space");
+    return rc;
+}
+
 lb_code check_host_id(const char *what, const char *id, lb_error *err)
 {
     if (!id || !*id)

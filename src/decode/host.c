@@ -5,6 +5,7 @@
  * into a single allocation holding the lb_host and all its strings. A list
  * of 100,000 hosts is therefore never held twice: neither the body nor a
  * parse tree is kept, only the finished records. */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,13 +106,18 @@ struct host_decoder {
     lb_error error;
 };
 
-static int fail(host_decoder *d, lb_code code, const char *fmt, const char *what)
+static int fail(host_decoder *d, lb_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(host_decoder *d, lb_code code, const char *fmt, ...)
 {
     char where[32] = "host record";
     if (d->list)
         snprintf(where, sizeof where, "host %zu", d->count);
     char msg[256];
-    snprintf(msg, sizeof msg, fmt, what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     error_set(&d->error, code, 0, "%s: %s", where, msg);
     d->failed = code;
     return 0; /* tells yajl to stop */

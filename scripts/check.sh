@@ -5,6 +5,10 @@
 #   3. the library-level suites under valgrind, no leaks allowed
 #   4. the public header alone, as C11 and as C++, -Wall -Wextra -Wpedantic -Werror
 #   5. the exported symbols of liblitterbox.so: lb_ names only, as listed
+#   6. install to a scratch prefix; outside programs build with pkg-config
+#      alone and with find_package(Litterbox)
+#   6. install to a scratch prefix; an outside program builds with pkg-config
+#      alone, another with find_package(Litterbox)
 # The fuzz corpus replay is a ctest case, so it runs in stages 1-3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,5 +63,8 @@ echo "header ok"
 
 stage "exported symbols"
 bash scripts/check-exports.sh build-check/lib/liblitterbox.so
+
+stage "install; outside programs build with pkg-config and find_package"
+bash scripts/check-install.sh build-check "$tmp"
 
 printf '\ncheck: all stages passed\n'

@@ -94,6 +94,8 @@ lb_code engine_setup(lb_request *r, CURL *easy)
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
+    /* Refuses an announced Content-Length over the limit before the body. */
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
     SET(CURLOPT_ERRORBUFFER, r->curl_error);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, r);
@@ -120,6 +122,11 @@ lb_code engine_setup(lb_request *r, CURL *easy)
 static void transport_failed(lb_request *r, CURL *easy, CURLcode transport)
 {
     const char *why = r->curl_error[0] ? r->curl_error : curl_easy_strerror(transport);
+    if (transport == CURLE_FILESIZE_EXCEEDED) {
+        error_set(&r->error, LB_ERR_RESPONSE, (int)r->status,
+                  "response body exceeds max_response_bytes (%zu)", r->client->max_response_bytes);
+        return;
+    }
     lb_code code = transport == CURLE_OUT_OF_MEMORY ? LB_ERR_NOMEM : LB_ERR_UNAVAILABLE;
     if (transport == CURLE_OPERATION_TIMEDOUT) {
         curl_off_t connected = 0;

@@ -529,7 +529,7 @@ static void run_list_case(const list_case *c)
 /* A list of n records, the bad_at-th (if < n) missing its port. */
 static char *make_list(size_t n, size_t bad_at, size_t *len_out)
 {
-    size_t cap = 64 + n * 420;
+    size_t cap = 64 + n * 640;
     char *b = malloc(cap);
     if (!b)
         abort();
@@ -548,6 +548,8 @@ static char *make_list(size_t n, size_t bad_at, size_t *len_out)
             "\"expires_at\":null}",
             i ? "," : "", i, i, (i >> 16) & 255, (i >> 8) & 255, i & 255,
             i == bad_at ? "" : ",\"external_ssh_port\":2222", i % 500 + 1);
+        if (len >= cap - 2)
+            abort(); /* the fixture outgrew its buffer */
     }
     b[len++] = ']';
     b[len] = '\0';

@@ -291,6 +291,144 @@ LB_EXTERN lb_code lb_proxy_attach(lb_client *c, const char *name, const char *ho
 LB_EXTERN lb_code lb_proxy_detach(lb_client *c, const char *name, const char *host_id,
                                   lb_error *err);
 
+
+/* ======================================================================
+ * The non-blocking API
+ *
+ * Every call above has a form `lb_<call>_async` that returns at once with
+ * a handle, and reports its end through a callback. Many calls may be in
+ * flight on one client at once, all driven by one thread:
+ *
+ *  (a) the library's own loop: lb_client_run();
+ *  (b) any outside loop, through lb_client_set_loop() and the entry points
+ *      lb_client_fd_ready() and lb_client_timer_fired();
+ *  (c) the header-only adapters adapters/libuv.h, adapters/libevent.h and
+ *      adapters/poll.h, which do (b) for those loops.
+ *
+ * Rules:
+ *  - The callback fires exactly once per call that was started: with the
+ *    result, with the failure, with LB_ERR_CANCELLED after lb_call_cancel(),
+ *    or with LB_ERR_CANCELLED when the client is closed with the call still
+ *    in flight. A call refused at the start (NULL returned) never fires.
+ *  - The handle belongs to the library; it is valid until its callback
+ *    returns, and not after.
+ *  - A callback may start new calls and cancel others. It must not close
+ *    the client.
+ *  - At most max_connections calls are on the wire at once; the rest wait
+ *    in order. timeout_s counts from when a call is sent, not while it
+ *    waits for a slot.
+ *  - Threads: the non-blocking API of a client belongs to the one thread
+ *    that drives it. Blocking calls on the same client may run on other
+ *    threads meanwhile.
+ * ====================================================================== */
+
+/** A call in flight. Owned by the library. */
+typedef struct lb_call lb_call;
+
+/** What a finished call carries. On success the callback owns the result
+ *  object its call produces (host, list, doctor or proxy) and frees it with
+ *  the matching `_free`; every other pointer is NULL. */
+typedef struct lb_result {
+    lb_code code;
+    const lb_error *error;    /**< NULL on success; valid during the callback */
+    lb_host *host;            /**< create, get, attach, renew */
+    lb_host_list *list;       /**< list */
+    lb_doctor_report *doctor; /**< doctor */
+    lb_proxy *proxy;          /**< proxy create, proxy attach */
+} lb_result;
+
+/** Completion callback: called once, on the driving thread. */
+typedef void (*lb_callback)(lb_call *call, const lb_result *result, void *userdata);
+
+/* Each returns a handle, or NULL with @p err filled when its arguments are
+ * refused (LB_ERR_INVALID, as the blocking form) or memory ran out. @p cb
+ * must not be NULL. */
+LB_EXTERN lb_call *lb_create_host_async(lb_client *c, const lb_create_opts *opts, lb_callback cb,
+                                        void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_get_host_async(lb_client *c, const char *id, lb_callback cb,
+                                     void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_attach_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
+                                   lb_error *err);
+LB_EXTERN lb_call *lb_list_hosts_async(lb_client *c, lb_callback cb, void *userdata,
+                                       lb_error *err);
+LB_EXTERN lb_call *lb_delete_host_async(lb_client *c, const char *id, lb_callback cb,
+                                        void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_renew_host_async(lb_client *c, const char *id, long long expires_at,
+                                       lb_callback cb, void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_health_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_doctor_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_proxy_create_async(lb_client *c, const char *name, const char *target,
+                                         const char *const *headers, lb_callback cb,
+                                         void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_proxy_delete_async(lb_client *c, const char *name, lb_callback cb,
+                                         void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_proxy_attach_async(lb_client *c, const char *name, const char *host_id,
+                                         lb_callback cb, void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_proxy_detach_async(lb_client *c, const char *name, const char *host_id,
+                                         lb_callback cb, void *userdata, lb_error *err);
+
+/**
+ * Cancel a call that has not finished: its callback fires with
+ * LB_ERR_CANCELLED before this returns. A cancelled create may still
+ * provision a host on the service (the request may already be there): to
+ * recover it, repeat the create with the same idempotency key once you
+ * know the first has ended, or find and delete the host.
+ *
+ * @return LB_OK, or LB_ERR_INVALID when @p call is NULL or its callback is
+ *         already running.
+ */
+LB_EXTERN lb_code lb_call_cancel(lb_call *call);
+
+/** Calls started and not yet finished on @p c (queued ones included). */
+LB_EXTERN size_t lb_client_pending(const lb_client *c);
+
+/**
+ * The library's own loop: wait for sockets and timers and dispatch
+ * callbacks until no call is pending or @p timeout_s passes (< 0: no
+ * limit). Only for a client without outside loop hooks.
+ *
+ * @return LB_OK when nothing is pending; LB_ERR_UNAVAILABLE when the time
+ *         ran out first (the calls go on); LB_ERR_INVALID when hooks are
+ *         set or it is called from a callback.
+ */
+LB_EXTERN lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err);
+
+#define LB_WATCH_READ 1  /**< wait until the fd is readable */
+#define LB_WATCH_WRITE 2 /**< wait until the fd is writable */
+
+#define LB_LOOP_HOOKS_VERSION 1
+
+/** How an outside event loop drives a client. */
+typedef struct lb_loop_hooks {
+    unsigned int version; /**< LB_LOOP_HOOKS_VERSION */
+    /** Watch @p fd for @p events (LB_WATCH_READ | LB_WATCH_WRITE), or stop
+     *  watching it when @p events is 0 (the fd may be closed right after).
+     *  Report readiness with lb_client_fd_ready(). */
+    void (*watch_fd)(void *loop_data, int fd, int events);
+    /** Arm the one timer to fire once after @p timeout_ms (0: as soon as
+     *  possible), replacing any armed one; -1 disarms it. When it fires,
+     *  call lb_client_timer_fired(). */
+    void (*set_timer)(void *loop_data, long timeout_ms);
+    void *loop_data;
+} lb_loop_hooks;
+
+/**
+ * Hand the client to an outside loop. Set it before the first
+ * non-blocking call; NULL returns the client to lb_client_run().
+ *
+ * @return LB_OK; LB_ERR_INVALID when calls are pending, the version is
+ *         unknown or a hook is NULL.
+ */
+LB_EXTERN lb_code lb_client_set_loop(lb_client *c, const lb_loop_hooks *hooks, lb_error *err);
+
+/** The outside loop saw @p events (LB_WATCH_READ | LB_WATCH_WRITE) on
+ *  @p fd. Dispatches the callbacks of calls that end. */
+LB_EXTERN void lb_client_fd_ready(lb_client *c, int fd, int events);
+
+/** The outside loop's timer fired. Dispatches the callbacks of calls that
+ *  end. */
+LB_EXTERN void lb_client_timer_fired(lb_client *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
-/* The public calls: check the arguments (sdk.md rule 3), build the request,
- * run it on the engine, hand over the result. */
+/* The public calls. Each has one prepare_ function that checks its
+ * arguments (sdk.md rule 3) and builds its request; the blocking form runs
+ * that request on a lane, the non-blocking form hands it to async.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,31 +28,11 @@ static char *path_of(const char *fmt, ...)
     return p;
 }
 
-static lb_code check_call(lb_client *c, void **out, int needs_out, lb_error *err)
+static lb_code check_client(lb_client *c, lb_error *err)
 {
-    if (out)
-        *out = NULL;
     if (!c)
         return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
-    if (needs_out && !out)
-        return error_set(err, LB_ERR_INVALID, 0, "out is NULL");
     return LB_OK;
-}
-
-/* Runs r to its end, frees it, and hands its result to *out. */
-static lb_code run(lb_request *r, void **out, lb_error *err)
-{
-    lb_code rc = engine_run(r);
-    if (rc == LB_OK) {
-        if (out) {
-            *out = r->result;
-            r->result = NULL;
-        }
-    } else if (err) {
-        *err = r->error;
-    }
-    request_free(r);
-    return rc;
 }
 
 /* Builds the request for method and path (a malloc'd string, consumed). */
@@ -67,15 +48,7 @@ static lb_request *start(lb_client *c, const char *method, char *path, result_ki
     return r;
 }
 
-/* A call without a body: build, run, hand over. */
-static lb_code simple_call(lb_client *c, const char *method, char *path, result_kind kind,
-                           int send_token, void **out, lb_error *err)
-{
-    lb_request *r = start(c, method, path, kind, send_token, err);
-    if (!r)
-        return err ? err->code : LB_ERR_NOMEM;
-    return run(r, out, err);
-}
+/* ---- one prepare_ function a call: check, then build; NULL with err ---- */
 
 static lb_code check_create_opts(const lb_create_opts *o, lb_error *err)
 {
@@ -100,33 +73,164 @@ static lb_code check_create_opts(const lb_create_opts *o, lb_error *err)
     return LB_OK;
 }
 
-lb_code lb_create_host(lb_client *c, const lb_create_opts *opts, lb_host **out, lb_error *err)
+static lb_request *prepare_create(lb_client *c, const lb_create_opts *opts, lb_error *err)
 {
     lb_create_opts none = LB_CREATE_OPTS_INIT;
     const lb_create_opts *o = opts ? opts : &none;
-    lb_code rc;
-    if ((rc = check_call(c, (void **)out, 1, err)) != LB_OK ||
-        (rc = check_create_opts(o, err)) != LB_OK)
-        return rc;
+    if (check_client(c, err) != LB_OK || check_create_opts(o, err) != LB_OK)
+        return NULL;
     lb_request *r = start(c, "POST", path_of("/hosts"), RESULT_HOST, 1, err);
-    if (!r)
-        return err ? err->code : LB_ERR_NOMEM;
-    if ((rc = request_create_body(r, o, err)) != LB_OK ||
-        (o->idempotency_key &&
-         (rc = request_header(r, "Idempotency-Key", o->idempotency_key, err)) != LB_OK)) {
+    if (r && (request_create_body(r, o, err) != LB_OK ||
+              (o->idempotency_key &&
+               request_header(r, "Idempotency-Key", o->idempotency_key, err) != LB_OK))) {
         request_free(r);
-        return rc;
+        r = NULL;
     }
-    return run(r, (void **)out, err);
+    return r;
+}
+
+static lb_request *prepare_get(lb_client *c, const char *id, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
+        return NULL;
+    return start(c, "GET", path_of("/hosts/%s", id), RESULT_HOST, 1, err);
+}
+
+static lb_request *prepare_list(lb_client *c, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK)
+        return NULL;
+    return start(c, "GET", path_of("/hosts"), RESULT_LIST, 1, err);
+}
+
+static lb_request *prepare_delete(lb_client *c, const char *id, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
+        return NULL;
+    return start(c, "DELETE", path_of("/hosts/%s", id), RESULT_NONE, 1, err);
+}
+
+static lb_request *prepare_renew(lb_client *c, const char *id, long long expires_at,
+                                 lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
+        return NULL;
+    if (expires_at < 0) {
+        error_set(err, LB_ERR_INVALID, 0,
+                  "expires_at is negative: a renew sets a time, 0 for the default lease");
+        return NULL;
+    }
+    lb_request *r = start(c, "POST", path_of("/hosts/%s/renew", id), RESULT_HOST, 1, err);
+    if (r && request_renew_body(r, expires_at, err) != LB_OK) {
+        request_free(r);
+        r = NULL;
+    }
+    return r;
+}
+
+static lb_request *prepare_health(lb_client *c, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK)
+        return NULL;
+    return start(c, "GET", path_of("/healthz"), RESULT_HEALTH, 0, err);
+}
+
+static lb_request *prepare_doctor(lb_client *c, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK)
+        return NULL;
+    return start(c, "GET", path_of("/doctor"), RESULT_DOCTOR, 1, err);
+}
+
+static lb_request *prepare_proxy_create(lb_client *c, const char *name, const char *target,
+                                        const char *const *headers, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK)
+        return NULL;
+    if (!target) {
+        error_set(err, LB_ERR_INVALID, 0, "proxy target is NULL");
+        return NULL;
+    }
+    if (check_utf8("proxy target", target, err) != LB_OK ||
+        check_proxy_headers(headers, err) != LB_OK)
+        return NULL;
+    lb_request *r = start(c, "POST", path_of("/http-proxies"), RESULT_PROXY, 1, err);
+    if (r && request_proxy_body(r, name, target, headers, err) != LB_OK) {
+        request_free(r);
+        r = NULL;
+    }
+    return r;
+}
+
+static lb_request *prepare_proxy_delete(lb_client *c, const char *name, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK)
+        return NULL;
+    return start(c, "DELETE", path_of("/http-proxies/%s", name), RESULT_NONE, 1, err);
+}
+
+/* Attach (POST, answers with host_id) and detach (DELETE, no answer). */
+static lb_request *prepare_proxy_host(lb_client *c, const char *method, const char *name,
+                                      const char *host_id, result_kind kind, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK ||
+        check_host_id("host id", host_id, err) != LB_OK)
+        return NULL;
+    return start(c, method, path_of("/http-proxies/%s/hosts/%s", name, host_id), kind, 1, err);
+}
+
+/* ---- the blocking calls: prepare, run on a lane, hand over ---- */
+
+/* Runs r (NULL: preparing failed, see *local) to its end and hands its
+ * result to *out. */
+static lb_code blocking(lb_request *r, const lb_error *local, void **out, lb_error *err)
+{
+    if (!r) {
+        if (err)
+            *err = *local;
+        return local->code;
+    }
+    lb_code rc = engine_run(r);
+    if (rc == LB_OK) {
+        if (out) {
+            *out = r->result;
+            r->result = NULL;
+        }
+    } else if (err) {
+        *err = r->error;
+    }
+    request_free(r);
+    return rc;
+}
+
+/* Calls with a result need somewhere to put it. */
+static int out_missing(void *out, lb_error *err)
+{
+    if (out)
+        return 0;
+    error_set(err, LB_ERR_INVALID, 0, "out is NULL");
+    return 1;
+}
+
+#define OUT_CHECK(out)                                                                            \
+    do {                                                                                          \
+        if (out_missing((void *)(out), err))                                                      \
+            return LB_ERR_INVALID;                                                                \
+        *(out) = NULL;                                                                            \
+    } while (0)
+
+lb_code lb_create_host(lb_client *c, const lb_create_opts *opts, lb_host **out, lb_error *err)
+{
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_create(c, opts, &e), &e, (void **)out, err);
 }
 
 lb_code lb_get_host(lb_client *c, const char *id, lb_host **out, lb_error *err)
 {
-    lb_code rc;
-    if ((rc = check_call(c, (void **)out, 1, err)) != LB_OK ||
-        (rc = check_host_id("host id", id, err)) != LB_OK)
-        return rc;
-    return simple_call(c, "GET", path_of("/hosts/%s", id), RESULT_HOST, 1, (void **)out, err);
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_get(c, id, &e), &e, (void **)out, err);
 }
 
 lb_code lb_attach(lb_client *c, const char *id, lb_host **out, lb_error *err)
@@ -136,109 +240,150 @@ lb_code lb_attach(lb_client *c, const char *id, lb_host **out, lb_error *err)
 
 lb_code lb_list_hosts(lb_client *c, lb_host_list **out, lb_error *err)
 {
-    lb_code rc = check_call(c, (void **)out, 1, err);
-    if (rc != LB_OK)
-        return rc;
-    return simple_call(c, "GET", path_of("/hosts"), RESULT_LIST, 1, (void **)out, err);
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_list(c, &e), &e, (void **)out, err);
 }
 
 lb_code lb_delete_host(lb_client *c, const char *id, lb_error *err)
 {
-    lb_code rc;
-    if ((rc = check_call(c, NULL, 0, err)) != LB_OK ||
-        (rc = check_host_id("host id", id, err)) != LB_OK)
-        return rc;
-    return simple_call(c, "DELETE", path_of("/hosts/%s", id), RESULT_NONE, 1, NULL, err);
+    lb_error e;
+    return blocking(prepare_delete(c, id, &e), &e, NULL, err);
 }
 
 lb_code lb_renew_host(lb_client *c, const char *id, long long expires_at, lb_host **out,
                       lb_error *err)
 {
-    lb_code rc;
-    if ((rc = check_call(c, (void **)out, 1, err)) != LB_OK ||
-        (rc = check_host_id("host id", id, err)) != LB_OK)
-        return rc;
-    if (expires_at < 0)
-        return error_set(err, LB_ERR_INVALID, 0,
-                         "expires_at is negative: a renew sets a time, 0 for the default lease");
-    lb_request *r = start(c, "POST", path_of("/hosts/%s/renew", id), RESULT_HOST, 1, err);
-    if (!r)
-        return err ? err->code : LB_ERR_NOMEM;
-    if ((rc = request_renew_body(r, expires_at, err)) != LB_OK) {
-        request_free(r);
-        return rc;
-    }
-    return run(r, (void **)out, err);
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_renew(c, id, expires_at, &e), &e, (void **)out, err);
 }
 
 lb_code lb_health(lb_client *c, lb_error *err)
 {
-    lb_code rc = check_call(c, NULL, 0, err);
-    if (rc != LB_OK)
-        return rc;
-    return simple_call(c, "GET", path_of("/healthz"), RESULT_HEALTH, 0, NULL, err);
+    lb_error e;
+    return blocking(prepare_health(c, &e), &e, NULL, err);
 }
 
 lb_code lb_doctor(lb_client *c, lb_doctor_report **out, lb_error *err)
 {
-    lb_code rc = check_call(c, (void **)out, 1, err);
-    if (rc != LB_OK)
-        return rc;
-    return simple_call(c, "GET", path_of("/doctor"), RESULT_DOCTOR, 1, (void **)out, err);
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_doctor(c, &e), &e, (void **)out, err);
 }
 
 lb_code lb_proxy_create(lb_client *c, const char *name, const char *target,
                         const char *const *headers, lb_proxy **out, lb_error *err)
 {
-    lb_code rc;
-    if ((rc = check_call(c, (void **)out, 1, err)) != LB_OK ||
-        (rc = check_proxy_name(name, err)) != LB_OK)
-        return rc;
-    if (!target)
-        return error_set(err, LB_ERR_INVALID, 0, "proxy target is NULL");
-    if ((rc = check_utf8("proxy target", target, err)) != LB_OK ||
-        (rc = check_proxy_headers(headers, err)) != LB_OK)
-        return rc;
-    lb_request *r = start(c, "POST", path_of("/http-proxies"), RESULT_PROXY, 1, err);
-    if (!r)
-        return err ? err->code : LB_ERR_NOMEM;
-    if ((rc = request_proxy_body(r, name, target, headers, err)) != LB_OK) {
-        request_free(r);
-        return rc;
-    }
-    return run(r, (void **)out, err);
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_proxy_create(c, name, target, headers, &e), &e, (void **)out, err);
 }
 
 lb_code lb_proxy_delete(lb_client *c, const char *name, lb_error *err)
 {
-    lb_code rc;
-    if ((rc = check_call(c, NULL, 0, err)) != LB_OK || (rc = check_proxy_name(name, err)) != LB_OK)
-        return rc;
-    return simple_call(c, "DELETE", path_of("/http-proxies/%s", name), RESULT_NONE, 1, NULL, err);
-}
-
-/* Attach (POST, answer with host_id) and detach (DELETE, no answer). */
-static lb_code proxy_host_call(lb_client *c, const char *method, const char *name,
-                               const char *host_id, result_kind kind, void **out, lb_error *err)
-{
-    lb_code rc;
-    if ((rc = check_call(c, out, out != NULL, err)) != LB_OK ||
-        (rc = check_proxy_name(name, err)) != LB_OK ||
-        (rc = check_host_id("host id", host_id, err)) != LB_OK)
-        return rc;
-    return simple_call(c, method, path_of("/http-proxies/%s/hosts/%s", name, host_id), kind, 1,
-                       out, err);
+    lb_error e;
+    return blocking(prepare_proxy_delete(c, name, &e), &e, NULL, err);
 }
 
 lb_code lb_proxy_attach(lb_client *c, const char *name, const char *host_id, lb_proxy **out,
                         lb_error *err)
 {
-    if (!out)
-        return error_set(err, LB_ERR_INVALID, 0, "out is NULL");
-    return proxy_host_call(c, "POST", name, host_id, RESULT_PROXY_HOST, (void **)out, err);
+    lb_error e;
+    OUT_CHECK(out);
+    return blocking(prepare_proxy_host(c, "POST", name, host_id, RESULT_PROXY_HOST, &e), &e,
+                    (void **)out, err);
 }
 
 lb_code lb_proxy_detach(lb_client *c, const char *name, const char *host_id, lb_error *err)
 {
-    return proxy_host_call(c, "DELETE", name, host_id, RESULT_NONE, NULL, err);
+    lb_error e;
+    return blocking(prepare_proxy_host(c, "DELETE", name, host_id, RESULT_NONE, &e), &e, NULL,
+                    err);
+}
+
+/* ---- the non-blocking calls: prepare, then hand to async.c ---- */
+
+lb_call *lb_create_host_async(lb_client *c, const lb_create_opts *opts, lb_callback cb,
+                              void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_create(c, opts, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_get_host_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
+                           lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_get(c, id, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_attach_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
+                         lb_error *err)
+{
+    return lb_get_host_async(c, id, cb, userdata, err);
+}
+
+lb_call *lb_list_hosts_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_list(c, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_delete_host_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
+                              lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_delete(c, id, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_renew_host_async(lb_client *c, const char *id, long long expires_at, lb_callback cb,
+                             void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_renew(c, id, expires_at, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_health_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_health(c, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_doctor_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_doctor(c, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_proxy_create_async(lb_client *c, const char *name, const char *target,
+                               const char *const *headers, lb_callback cb, void *userdata,
+                               lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_proxy_create(c, name, target, headers, &e), &e, cb, userdata,
+                      err);
+}
+
+lb_call *lb_proxy_delete_async(lb_client *c, const char *name, lb_callback cb, void *userdata,
+                               lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_proxy_delete(c, name, &e), &e, cb, userdata, err);
+}
+
+lb_call *lb_proxy_attach_async(lb_client *c, const char *name, const char *host_id,
+                               lb_callback cb, void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_proxy_host(c, "POST", name, host_id, RESULT_PROXY_HOST, &e), &e,
+                      cb, userdata, err);
+}
+
+lb_call *lb_proxy_detach_async(lb_client *c, const char *name, const char *host_id,
+                               lb_callback cb, void *userdata, lb_error *err)
+{
+    lb_error e;
+    return call_start(c, prepare_proxy_host(c, "DELETE", name, host_id, RESULT_NONE, &e), &e, cb,
+                      userdata, err);
 }

@@ -233,6 +233,7 @@ void lb_client_close(lb_client *c)
 {
     if (!c)
         return;
+    async_close(c);
     while (c->idle) {
         lane *l = c->idle;
         c->idle = l->next;

@@ -114,6 +114,7 @@ struct lb_client {
     void *log_data;
     pthread_mutex_t lock; /* guards idle */
     lane *idle;
+    struct async_state *async; /* the non-blocking API's, made on first use */
 };
 
 lane *lane_take(lb_client *c);            /* NULL on ENOMEM */
@@ -152,6 +153,7 @@ typedef struct lb_request {
     char curl_error[CURL_ERROR_SIZE];
     double started;     /* monotonic seconds when the transfer began */
     CURL *easy;         /* while the transfer runs */
+    struct lb_call *call; /* the non-blocking call carrying it, if any */
 
     /* the outcome, set by engine_complete */
     lb_code code;
@@ -175,5 +177,12 @@ void engine_complete(lb_request *r, CURL *easy, CURLcode transport);
 /* The blocking path: runs r to its end on a lane of its client; returns
  * r->code with r->error and r->result set. */
 lb_code engine_run(lb_request *r);
+
+/* async.c: the non-blocking API's side of the engine. call_start takes r
+ * (NULL: preparing failed, see *local) and queues it. */
+lb_call *call_start(lb_client *c, lb_request *r, const lb_error *local, lb_callback cb,
+                    void *userdata, lb_error *err);
+/* Fires LB_ERR_CANCELLED for every call still pending and frees the state. */
+void async_close(lb_client *c);
 
 #endif

@@ -57,7 +57,9 @@ fi
 for f in adapters/*.h; do
   [ -e "$f" ] || continue
   printf '#include "%s"\n' "$PWD/$f" > "$tmp/a.c"
-  cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$tmp/a.c" -o "$tmp/a.o"
+  cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$tmp/a.c" -o "$tmp/a.o"
+  printf '#include "%s"\nint main() { return 0; }\n' "$PWD/$f" > "$tmp/a.cc"
+  c++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$tmp/a.cc" -o "$tmp/a.o"
 done
 echo "header ok"
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkgconf clang libclang-rt-14-dev
-  libcurl4-openssl-dev libyajl-dev
+  libcurl4-openssl-dev libyajl-dev libuv1-dev libevent-dev
   valgrind nginx-light wrk ca-certificates
 )
 

@@ -1,0 +1,2221 @@
+/* The `litterbox` program, end to end: the fake server runs in this
+ * process, the built binary runs as a child with a controlled environment
+ * and no terminal, and each case checks the exit status, stdout, stderr
+ * and the requests the server received.
+ *
+ * Most cases are rows of one table (cases[]); what needs files, a
+ * terminal or a signal has a function of its own below it. Every run, of
+ * either kind, also goes through check_run_invariants(): the token never
+ * appears, a pipe never gets colour or a progress line, and a --json run
+ * prints exactly one JSON document whose hosts carry cli.md's keys. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "check.h"
+#include "cli.h"
+#include "fake_server.h"
+#include "fixtures.h"
+#include "spawn.h"
+
+#ifndef LB_CLI_PATH
+#error "LB_CLI_PATH must name the built litterbox binary"
+#endif
+
+static fake_server *fs;
+static char workdir[PATH_MAX];
+static time_t run_started;
+
+/* ---- running the program ---- */
+
+/** The child's environment: the service URL and token, sanitizer settings,
+ *  then @p extra ("NAME=value" adds or replaces, "-NAME" removes). */
+static char **env_build(const char *const *extra)
+{
+    static const char *const passthrough[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                                              "PATH"};
+    char **env = calloc(64, sizeof *env);
+    size_t n = 0;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "SANDBOX_SERVICE_URL=%s", fs_url(fs));
+    env[n++] = strdup(buf);
+    env[n++] = strdup("SANDBOX_SERVICE_TOKEN=" TOKEN);
+    for (size_t i = 0; i < sizeof passthrough / sizeof passthrough[0]; i++) {
+        const char *v = getenv(passthrough[i]);
+        if (v) {
+            snprintf(buf, sizeof buf, "%s=%s", passthrough[i], v);
+            env[n++] = strdup(buf);
+        }
+    }
+    for (size_t i = 0; extra && extra[i] && n < 62; i++) {
+        const char *e = extra[i];
+        const char *name = e[0] == '-' ? e + 1 : e;
+        size_t name_len = e[0] == '-' ? strlen(name) : (size_t)(strchr(e, '=') - e);
+        for (size_t k = 0; k < n; k++) {
+            if (strncmp(env[k], name, name_len) == 0 && env[k][name_len] == '=') {
+                free(env[k]);
+                env[k] = env[--n];
+                env[n] = NULL;
+                break;
+            }
+        }
+        if (e[0] != '-') env[n++] = strdup(e);
+    }
+    env[n] = NULL;
+    return env;
+}
+
+static void env_free(char **env)
+{
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+static int has_arg(const char *const *argv, const char *arg)
+{
+    for (size_t i = 0; argv[i]; i++)
+        if (strcmp(argv[i], arg) == 0) return 1;
+    return 0;
+}
+
+/* cli.md's host keys, in order. */
+static const char *const host_keys[] = {"id",
+                                        "name",
+                                        "status",
+                                        "provider",
+                                        "image",
+                                        "ssh_host",
+                                        "ssh_port",
+                                        "ssh_username",
+                                        "internal_ssh_host",
+                                        "known_hosts",
+                                        "private_key",
+                                        "tailscale_device_id",
+                                        "instance_type",
+                                        "disk_gb",
+                                        "last_error",
+                                        "created_at",
+                                        "updated_at",
+                                        "activated_at",
+                                        "expires_at"};
+#define HOST_KEY_COUNT (sizeof host_keys / sizeof host_keys[0])
+
+static void check_host_object_keys(yajl_val v)
+{
+    if (!CHECK(YAJL_IS_OBJECT(v))) return;
+    if (!CHECK_EQ_INT(v->u.object.len, HOST_KEY_COUNT)) return;
+    for (size_t i = 0; i < HOST_KEY_COUNT; i++)
+        CHECK_EQ_STR(v->u.object.keys[i], host_keys[i]);
+}
+
+/** What must hold for every run, whatever the command. */
+static void check_run_invariants(const char *const *argv, int mode, const spawn_result *r)
+{
+    CHECK_LACKS(r->out, TOKEN);
+    CHECK_LACKS(r->err, TOKEN);
+    CHECK_LACKS(r->out, FILE_TOKEN);
+    CHECK_LACKS(r->err, FILE_TOKEN);
+    CHECK_EQ_INT(strlen(r->out), r->out_len); /* no NUL bytes */
+    if (!(mode & SPAWN_STDOUT_TTY)) CHECK_LACKS(r->out, "\033[");
+    if (!(mode & SPAWN_STDERR_TTY)) {
+        CHECK_LACKS(r->err, "\033[");
+        CHECK_LACKS(r->err, "provisioning\xe2\x80\xa6");
+    }
+    if (has_arg(argv, "--json") && r->out_len > 0) {
+        /* One document, one trailing newline. */
+        CHECK(r->out[r->out_len - 1] == '\n');
+        CHECK(strchr(r->out, '\n') == r->out + r->out_len - 1);
+        char errbuf[256];
+        yajl_val doc = yajl_tree_parse(r->out, errbuf, sizeof errbuf);
+        if (!CHECK(doc != NULL)) {
+            fprintf(stderr, "  not JSON: %s\n  stdout: %s\n", errbuf, r->out);
+            return;
+        }
+        if (YAJL_IS_OBJECT(doc) &&
+            yajl_tree_get(doc, (const char *[]){"known_hosts", NULL}, yajl_t_any))
+            check_host_object_keys(doc);
+        if (YAJL_IS_ARRAY(doc))
+            for (size_t i = 0; i < doc->u.array.len; i++)
+                check_host_object_keys(doc->u.array.values[i]);
+        yajl_tree_free(doc);
+    }
+}
+
+/** Run the program with @p argv (after "litterbox"). */
+static void run_cli(const char *const *argv, const char *const *extra_env, int mode,
+                    spawn_result *r)
+{
+    char **env = env_build(extra_env);
+    spawn_opts o = {argv, (const char *const *)env, mode, NULL, NULL, 0};
+    run_started = time(NULL);
+    if (spawn_run(LB_CLI_PATH, &o, r) != 0) CHECK_FAIL("could not run %s", LB_CLI_PATH);
+    env_free(env);
+    check_run_invariants(argv, mode, r);
+}
+
+static void dump_run(const spawn_result *r)
+{
+    fprintf(stderr, "  exit %d\n  stdout: <<%s>>\n  stderr: <<%s>>\n", r->status, r->out, r->err);
+}
+
+/* ---- comparing JSON bodies ---- */
+
+static int json_equal(yajl_val a, yajl_val b)
+{
+    if (!a || !b) return a == b;
+    if (a->type != b->type) return 0;
+    switch (a->type) {
+    case yajl_t_string:
+        return strcmp(a->u.string, b->u.string) == 0;
+    case yajl_t_number:
+        return strcmp(a->u.number.r, b->u.number.r) == 0;
+    case yajl_t_array:
+        if (a->u.array.len != b->u.array.len) return 0;
+        for (size_t i = 0; i < a->u.array.len; i++)
+            if (!json_equal(a->u.array.values[i], b->u.array.values[i])) return 0;
+        return 1;
+    case yajl_t_object:
+        if (a->u.object.len != b->u.object.len) return 0;
+        for (size_t i = 0; i < a->u.object.len; i++) {
+            const char *path[] = {a->u.object.keys[i], NULL};
+            if (!json_equal(a->u.object.values[i], yajl_tree_get(b, path, yajl_t_any))) return 0;
+        }
+        return 1;
+    default:
+        return 1; /* true, false, null: the type says it all */
+    }
+}
+
+/**
+ * Check one assertion about a request body:
+ *   "a.b=JSON"  the value at a.b equals JSON
+ *   "=JSON"     the whole body equals JSON
+ *   "!a.b"      a.b is absent
+ *   "a@T"       a is an RFC 3339 time equal to Unix time T; "a@+N": now + N (±5 s)
+ * An empty body counts as {}.
+ */
+static void check_body(const fs_request *req, const char *assertion)
+{
+    char errbuf[256];
+    const char *text = req->body_len ? req->body : "{}";
+    yajl_val doc = yajl_tree_parse(text, errbuf, sizeof errbuf);
+    if (!CHECK(doc != NULL)) {
+        fprintf(stderr, "  request body is not JSON: %s\n", text);
+        return;
+    }
+    char spec[512];
+    snprintf(spec, sizeof spec, "%s", assertion[0] == '!' ? assertion + 1 : assertion);
+    char *op = strpbrk(spec, "=@");
+    char opc = op ? *op : '\0';
+    if (op) *op = '\0';
+    const char *path[8];
+    size_t n = 0;
+    for (char *tok = strtok(spec, "."); tok && n < 7; tok = strtok(NULL, "."))
+        path[n++] = tok;
+    path[n] = NULL;
+    yajl_val at = n ? yajl_tree_get(doc, path, yajl_t_any) : doc;
+    if (assertion[0] == '!') {
+        if (!CHECK(at == NULL)) fprintf(stderr, "  %s present in %s\n", assertion + 1, text);
+    } else if (opc == '=') {
+        yajl_val want = yajl_tree_parse(op + 1, errbuf, sizeof errbuf);
+        if (!CHECK(want != NULL && json_equal(at, want)))
+            fprintf(stderr, "  body %s: want %s\n", text, assertion);
+        yajl_tree_free(want);
+    } else if (opc == '@') {
+        long long got = 0;
+        char why[256];
+        if (CHECK(YAJL_IS_STRING(at)) &&
+            CHECK(time_arg_parse(at->u.string, 0, &got, why, sizeof why) == 0)) {
+            const char *t = op + 1;
+            long long want = t[0] == '+' ? (long long)run_started + atoll(t + 1) : atoll(t);
+            long long slack = t[0] == '+' ? 5 : 0;
+            if (!CHECK(got >= want - slack && got <= want + slack))
+                fprintf(stderr, "  %s is %s (%lld), want %lld\n", spec, at->u.string, got, want);
+        }
+    } else {
+        CHECK_FAIL("bad body assertion %s", assertion);
+    }
+    yajl_tree_free(doc);
+}
+
+/* ---- the table ---- */
+
+typedef struct req_expect {
+    const char *method, *target;
+    /* "Name: value" (exact value), "!Name" (absent) */
+    const char *headers[4];
+    const char *body[8]; /* see check_body() */
+} req_expect;
+
+typedef struct cli_case {
+    const char *name;
+    const char *argv[20];
+    const char *env[4];
+    fs_response resp[4]; /* status 0 ends the list */
+    int exit;
+    const char *out;        /* exact stdout, or NULL */
+    const char *out_has[6]; /* substrings */
+    const char *out_lacks[3];
+    const char *err; /* exact stderr, or NULL */
+    const char *err_has[4];
+    int nreq; /* the requests the server must have seen, in order */
+    req_expect req[4];
+} cli_case;
+
+#define R(status_, body_)                                                                          \
+    {                                                                                              \
+        .status = (status_), .body = (body_)                                                       \
+    }
+#define USAGE "Try 'litterbox --help'.\n"
+#define GET1                                                                                       \
+    {                                                                                              \
+        "GET", "/hosts/" ID1, {NULL},                                                              \
+        {                                                                                          \
+            NULL                                                                                   \
+        }                                                                                          \
+    }
+
+static const cli_case cases[] = {
+    /* ---- usage errors: exit 2, nothing sent ---- */
+    {"no command",
+     {NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: no command given\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"unknown command",
+     {"frobnicate", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: unknown command 'frobnicate'\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"unknown global option",
+     {"--bogus", "list", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: unknown option '--bogus'\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"no --token flag",
+     {"--token", "abc", "list", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: there is no --token", USAGE},
+     0,
+     {{0}}},
+    {"no --token= flag",
+     {"--token=abc", "list", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"there is no --token", USAGE},
+     0,
+     {{0}}},
+    {"global option without value",
+     {"--url", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: --url needs a value\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"bad --timeout",
+     {"--timeout", "soon", "list", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: --timeout: 'soon'", USAGE},
+     0,
+     {{0}}},
+    {"negative --timeout",
+     {"--timeout=-1", "list", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"--timeout", USAGE},
+     0,
+     {{0}}},
+    {"get without id",
+     {"get", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: get: missing argument (get ID)\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"get with two ids",
+     {"get", ID1, ID2, NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: get: unexpected argument '" ID2 "'\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"list with an argument",
+     {"list", "x", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"unexpected argument 'x'", USAGE},
+     0,
+     {{0}}},
+    {"delete without id",
+     {"delete", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"delete: missing argument", USAGE},
+     0,
+     {{0}}},
+    {"option of another command",
+     {"get", "--image", "x", ID1, NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: get: unknown option '--image'\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"short unknown option",
+     {"list", "-x", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: list: unknown option '-x'\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"option without value",
+     {"create", "--image", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: create: --image needs a value\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"single option twice",
+     {"create", "--image", "a", "--image=b", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: create: --image given twice\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"--count 0",
+     {"create", "--count", "0", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"create: --count: '0'", USAGE},
+     0,
+     {{0}}},
+    {"--count not a number",
+     {"create", "--count", "3x", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"--count: '3x'", USAGE},
+     0,
+     {{0}}},
+    {"--disk-gb negative",
+     {"create", "--disk-gb", "-5", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"--disk-gb: '-5'", USAGE},
+     0,
+     {{0}}},
+    {"TIME not a time",
+     {"create", "--expires-at", "tomorrow", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"create: --expires-at: 'tomorrow' is not a TIME", USAGE},
+     0,
+     {{0}}},
+    {"TIME without offset",
+     {"create", "--expires-at", "2030-06-01T12:00:00", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"is not a TIME", USAGE},
+     0,
+     {{0}}},
+    {"TIME unknown unit",
+     {"renew", ID1, "--expires-at", "+3w", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"renew: --expires-at: '+3w' is not a TIME", USAGE},
+     0,
+     {{0}}},
+    {"renew never",
+     {"renew", ID1, "--expires-at", "never", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"never makes a host permanent", USAGE},
+     0,
+     {{0}}},
+    {"proxy without subcommand",
+     {"proxy", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"proxy: missing subcommand", USAGE},
+     0,
+     {{0}}},
+    {"proxy unknown subcommand",
+     {"proxy", "frob", "x", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: unknown command 'proxy frob'\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"proxy create without --target",
+     {"proxy", "create", "web", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: proxy create: --target URL is required\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+    {"proxy attach without id",
+     {"proxy", "attach", "web", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"proxy attach: missing argument", USAGE},
+     0,
+     {{0}}},
+    {"env file line without =",
+     {"create", "--env-file", "bad.env", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: bad.env:2: expected KEY=VALUE"},
+     0,
+     {{0}}},
+    {"header file line without :",
+     {"proxy", "create", "web", "--target", "https://o.example", "--header-file", "bad.headers",
+      NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"bad.headers:1: expected Name: value"},
+     0,
+     {{0}}},
+    /* the SDK's own argument checks: still exit 2, still nothing sent */
+    {"bad host id",
+     {"get", "a/b", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: "},
+     0,
+     {{0}}},
+    {"env entry without =",
+     {"create", "--env", "NOEQUALS", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: "},
+     0,
+     {{0}}},
+    {"bad idempotency key",
+     {"create", "--idempotency-key", "bad key!", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: "},
+     0,
+     {{0}}},
+
+    /* ---- configuration ---- */
+    {"no service URL",
+     {"list", NULL},
+     {"-SANDBOX_SERVICE_URL", NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: ", "SANDBOX_SERVICE_URL"},
+     0,
+     {{0}}},
+    {"no token",
+     {"list", NULL},
+     {"-SANDBOX_SERVICE_TOKEN", NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: invalid: ", "SANDBOX_SERVICE_TOKEN"},
+     0,
+     {{0}}},
+    {"no URL with --token-file",
+     {"--token-file", "token.txt", "list", NULL},
+     {"-SANDBOX_SERVICE_URL", NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: SANDBOX_SERVICE_URL is not set and --url was not given\n",
+     {NULL},
+     0,
+     {{0}}},
+    {"--token-file unreadable",
+     {"--token-file", "missing.txt", "list", NULL},
+     {NULL},
+     {{0}},
+     1,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: local: cannot read the token file missing.txt"},
+     0,
+     {{0}}},
+    {"--token-file overrides the environment",
+     {"--token-file", "token.txt", "list", NULL},
+     {NULL},
+     {R(200, "[]")},
+     0,
+     "ID  NAME  STATUS  SSH  EXPIRES\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {"Authorization: Bearer " FILE_TOKEN}, {NULL}}}},
+    {"--url overrides the environment",
+     {"--json", "--url", "URL", "list", NULL},
+     {"SANDBOX_SERVICE_URL=http://127.0.0.1:1", NULL},
+     {R(200, "[]")},
+     0,
+     "[]\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {"Authorization: Bearer " TOKEN}, {NULL}}}},
+    {"--env-prefix",
+     {"--env-prefix", "LBX_", "--json", "list", NULL},
+     {"-SANDBOX_SERVICE_URL", "-SANDBOX_SERVICE_TOKEN", "LBX_SERVICE_URL=URL",
+      "LBX_SERVICE_TOKEN=" TOKEN},
+     {R(200, "[]")},
+     0,
+     "[]\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {"Authorization: Bearer " TOKEN}, {NULL}}}},
+    {"--timeout passes",
+     {"--timeout", "0.5", "get", ID1, NULL},
+     {NULL},
+     {{.status = 200, .body = HOST_V2, .delay_ms = 2000}},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: unavailable: "},
+     1,
+     {GET1}},
+    {"SERVICE_TIMEOUT passes",
+     {"get", ID1, NULL},
+     {"SANDBOX_SERVICE_TIMEOUT=0.5", NULL},
+     {{.status = 200, .body = HOST_V2, .delay_ms = 2000}},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: unavailable: "},
+     1,
+     {GET1}},
+    {"bad SERVICE_TIMEOUT",
+     {"--url", "URL", "get", ID1, NULL},
+     {"SANDBOX_SERVICE_TIMEOUT=never", NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: SANDBOX_SERVICE_TIMEOUT: 'never' is not a positive number of "
+     "seconds\n",
+     {NULL},
+     0,
+     {{0}}},
+
+    /* ---- get, attach ---- */
+    {"get",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_HUMAN,
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET",
+       "/hosts/" ID1,
+       {"Authorization: Bearer " TOKEN, "Accept: application/json"},
+       {NULL}}}},
+    {"get --json",
+     {"--json", "get", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_JSON "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {GET1}},
+    {"attach --json",
+     {"--json", "attach", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_JSON "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {GET1}},
+    {"attach",
+     {"attach", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_HUMAN,
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {GET1}},
+    {"first-generation host",
+     {"get", ID2, NULL},
+     {NULL},
+     {R(200, HOST_V1)},
+     0,
+     NULL,
+     {"ssh_host:            198.51.100.4\n", "ssh_username:        -\n", "activated_at:        -\n",
+      "expires_at:          never\n", "disk_gb:             -\n", "tailscale_device_id: dev-77\n"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts/" ID2, {NULL}, {NULL}}}},
+    {"first-generation host --json",
+     {"--json", "get", ID2, NULL},
+     {NULL},
+     {R(200, HOST_V1)},
+     0,
+     NULL,
+     {"\"ssh_host\":\"198.51.100.4\",\"ssh_port\":22,\"ssh_username\":\"\","
+      "\"internal_ssh_host\":null,",
+      "\"private_key\":null,\"tailscale_device_id\":\"dev-77\",\"instance_type\":null,"
+      "\"disk_gb\":null,",
+      "\"activated_at\":null,\"expires_at\":null}"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts/" ID2, {NULL}, {NULL}}}},
+    {"server control bytes are not sent to the terminal",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2_WITH(",\"last_error\":\"\\u001b[2Jboom\""))},
+     0,
+     NULL,
+     {"last_error:          \\x1b[2Jboom\n"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {GET1}},
+
+    /* ---- exit status for each kind of failure ---- */
+    {"401 auth",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(401, "{\"detail\":\"service token required\"}")},
+     3,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: auth: service token required (HTTP 401)\n",
+     {NULL},
+     1,
+     {GET1}},
+    {"403 auth echoing the token",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(403, "{\"detail\":\"service token " TOKEN " rejected\"}")},
+     3,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: auth: service token *** rejected (HTTP 403)\n"},
+     1,
+     {GET1}},
+    {"404 not found",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(404, "{\"detail\":\"host not found\"}")},
+     4,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: not_found: host not found (HTTP 404)\n",
+     {NULL},
+     1,
+     {GET1}},
+    {"404 under --json",
+     {"--json", "get", ID1, NULL},
+     {NULL},
+     {R(404, "{\"detail\":\"host not found\"}")},
+     4,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: not_found: host not found (HTTP 404)\n",
+     {NULL},
+     1,
+     {GET1}},
+    {"409 conflict",
+     {"renew", ID1, NULL},
+     {NULL},
+     {R(409, "{\"detail\":\"host is not active\",\"error_code\":\"HOST_STATE\"}")},
+     5,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: conflict: host is not active (HTTP 409)\n",
+     {NULL},
+     1,
+     {{"POST", "/hosts/" ID1 "/renew", {NULL}, {"!expires_at"}}}},
+    {"422 validation",
+     {"create", "--env", "TAILSCALE_AUTHKEY=x", NULL},
+     {NULL},
+     {R(422, "{\"detail\":[{\"type\":\"value_error\",\"loc\":[\"body\",\"env\"],\"msg\":\"Value "
+             "error, reserved env keys are not allowed: TAILSCALE_AUTHKEY\"}]}")},
+     9,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: validation: body.env: Value error, reserved env keys are not allowed: "
+     "TAILSCALE_AUTHKEY (HTTP 422)\n",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"env.TAILSCALE_AUTHKEY=\"x\""}}}},
+    {"502 provisioning",
+     {"create", NULL},
+     {NULL},
+     {R(502, "{\"detail\":\"provisioning failed: no capacity\",\"error_code\":"
+             "\"PROVISIONING_FAILED\"}")},
+     6,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: provisioning: provisioning failed: no capacity (HTTP 502)\n",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"={}"}}}},
+    {"502 gateway page",
+     {"list", NULL},
+     {NULL},
+     {{.status = 502,
+       .headers = "Content-Type: text/html\r\n",
+       .body = "<html>bad gateway</html>"}},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: unavailable: ", "(HTTP 502)\n"},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"503 unavailable",
+     {"list", NULL},
+     {NULL},
+     {R(503, "{\"detail\":\"database down\"}")},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: unavailable: database down (HTTP 503)\n",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"429 unavailable",
+     {"list", NULL},
+     {NULL},
+     {R(429, "{\"detail\":\"slow down\"}")},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: unavailable: slow down (HTTP 429)\n",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"500 response",
+     {"list", NULL},
+     {NULL},
+     {R(500, "{\"detail\":\"boom\"}")},
+     8,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: response: boom (HTTP 500)\n",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"200 not JSON",
+     {"get", ID1, NULL},
+     {NULL},
+     {{.status = 200, .headers = "Content-Type: text/plain\r\n", .body = "hello"}},
+     8,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: response: ", "(HTTP 200)\n"},
+     1,
+     {GET1}},
+    {"connection refused",
+     {"--url", "http://127.0.0.1:1", "list", NULL},
+     {NULL},
+     {{0}},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: unavailable: "},
+     0,
+     {{0}}},
+
+    /* ---- list ---- */
+    {"list",
+     {"list", NULL},
+     {NULL},
+     {R(200, "[" HOST_V2 "," HOST_INTERNAL "," HOST_V1 "]")},
+     0,
+     "ID                                    NAME             STATUS         SSH              "
+     "               EXPIRES\n" ID1
+     "  sb-0123456789ab  active         203.0.113.7:2222                2030-01-02T00:00:00Z\n" ID3
+     "  sb-bbbbbbbbbbbb  bootstrapping  sb-bbbbbbbbbbbb.tail.ts.net:22  never\n" ID2
+     "  sb-aaaaaaaaaaaa  active         198.51.100.4:22                 never\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {"Authorization: Bearer " TOKEN}, {NULL}}}},
+    {"list --json",
+     {"--json", "list", NULL},
+     {NULL},
+     {R(200, "[" HOST_V2 "," HOST_V1 "]")},
+     0,
+     NULL,
+     {"[" HOST_V2_JSON ",{\"id\":\"" ID2 "\","},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"list empty",
+     {"list", NULL},
+     {NULL},
+     {R(200, "[]")},
+     0,
+     "ID  NAME  STATUS  SSH  EXPIRES\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"list empty --json",
+     {"--json", "list", NULL},
+     {NULL},
+     {R(200, "[]")},
+     0,
+     "[]\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+
+    /* ---- create ---- */
+    {"create, nothing set",
+     {"create", NULL},
+     {NULL},
+     {R(201, HOST_V2_KEY)},
+     0,
+     HOST_V2_HUMAN_WITH("returned but not shown; save it with create --key-file FILE"),
+     {NULL},
+     {"BEGIN OPENSSH"},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {"!Idempotency-Key", "Authorization: Bearer " TOKEN}, {"={}"}}}},
+    {"create --json carries the key",
+     {"--json", "create", NULL},
+     {NULL},
+     {R(201, HOST_V2_KEY)},
+     0,
+     HOST_V2_JSON_WITH("\"" PRIVATE_KEY "\"") "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"={}"}}}},
+    {"create, every option",
+     {"create", "--image", "ubuntu-24.04", "--env", "A=1", "--env=B=two words", "--provider",
+      "hetzner", "--instance-type", "cx33", "--disk-gb", "40", "--expires-at",
+      "2030-06-01T12:00:00+02:00", "--idempotency-key", "run-42", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     HOST_V2_HUMAN,
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST",
+       "/hosts",
+       {"Idempotency-Key: run-42", "Content-Type: application/json"},
+       {"image=\"ubuntu-24.04\"", "env={\"A\":\"1\",\"B\":\"two words\"}", "provider=\"hetzner\"",
+        "instance_type=\"cx33\"", "disk_gb=40", "expires_at@1906538400"}}}},
+    {"create --expires-at never",
+     {"create", "--expires-at", "never", NULL},
+     {NULL},
+     {R(201, HOST_V1)},
+     0,
+     NULL,
+     {"expires_at:          never\n"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"={\"expires_at\":null}"}}}},
+    {"create --expires-at Z",
+     {"create", "--expires-at", "2030-06-01T12:00:00Z", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"expires_at@1906545600"}}}},
+    {"create --expires-at -05:30",
+     {"create", "--expires-at=2030-06-01T12:00:00-05:30", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"expires_at@1906565400"}}}},
+    {"create --expires-at +90s",
+     {"create", "--expires-at", "+90s", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"expires_at@+90"}}}},
+    {"create --expires-at +30m",
+     {"create", "--expires-at", "+30m", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"expires_at@+1800"}}}},
+    {"create --expires-at +2h",
+     {"create", "--expires-at", "+2h", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"expires_at@+7200"}}}},
+    {"create --expires-at +7d",
+     {"create", "--expires-at", "+7d", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts", {NULL}, {"expires_at@+604800"}}}},
+    {"create --env-file and --env combine",
+     {"create", "--env-file", "good.env", "--env", "C=from flag", "--env-file", "more.env", NULL},
+     {NULL},
+     {R(201, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST",
+       "/hosts",
+       {NULL},
+       {"env={\"A\":\"1\",\"B\":\"has = sign and spaces \",\"D\":\"4\",\"C\":\"from flag\"}"}}}},
+    {"create --env-file unreadable",
+     {"create", "--env-file", "nope.env", NULL},
+     {NULL},
+     {{0}},
+     1,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: local: cannot read nope.env: "},
+     0,
+     {{0}}},
+    {"create --count with keys, one failure",
+     {"--json", "create", "--count", "3", "--idempotency-key", "K", "--image", "img", NULL},
+     {NULL},
+     {R(201, HOST_V2), R(409, "{\"detail\":\"key in use\"}"), R(201, HOST_V1)},
+     5,
+     NULL,
+     {"[" HOST_V2_JSON ",{\"id\":\"" ID2 "\""},
+     {NULL},
+     "litterbox: conflict: host 2 of 3: key in use (HTTP 409)\n",
+     {NULL},
+     3,
+     {{"POST", "/hosts", {"Idempotency-Key: K-1"}, {"image=\"img\""}},
+      {"POST", "/hosts", {"Idempotency-Key: K-2"}, {"image=\"img\""}},
+      {"POST", "/hosts", {"Idempotency-Key: K-3"}, {"image=\"img\""}}}},
+    {"create --count: first failure's status",
+     {"--json", "create", "--count", "2", NULL},
+     {NULL},
+     {R(503, "{\"detail\":\"busy\"}"), R(404, "{\"detail\":\"no such provider\"}")},
+     7,
+     "[]\n",
+     {NULL},
+     {NULL},
+     "litterbox: unavailable: host 1 of 2: busy (HTTP 503)\n"
+     "litterbox: not_found: host 2 of 2: no such provider (HTTP 404)\n",
+     {NULL},
+     2,
+     {{"POST", "/hosts", {"!Idempotency-Key"}, {NULL}}, {"POST", "/hosts", {NULL}, {NULL}}}},
+    {"create --count human",
+     {"create", "--count", "2", NULL},
+     {NULL},
+     {R(201, HOST_V2), R(201, HOST_V2)},
+     0,
+     HOST_V2_HUMAN "\n" HOST_V2_HUMAN,
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     2,
+     {{"POST", "/hosts", {NULL}, {NULL}}, {"POST", "/hosts", {NULL}, {NULL}}}},
+
+    /* ---- delete ---- */
+    {"delete several, carrying on",
+     {"delete", ID1, ID2, ID3, NULL},
+     {NULL},
+     {R(204, NULL), R(404, "{\"detail\":\"host not found\"}"),
+      R(409, "{\"detail\":\"host is provisioning\"}")},
+     4,
+     "deleted " ID1 "\n",
+     {NULL},
+     {NULL},
+     "litterbox: not_found: " ID2 ": host not found (HTTP 404)\n"
+     "litterbox: conflict: " ID3 ": host is provisioning (HTTP 409)\n",
+     {NULL},
+     3,
+     {{"DELETE", "/hosts/" ID1, {"Authorization: Bearer " TOKEN}, {NULL}},
+      {"DELETE", "/hosts/" ID2, {NULL}, {NULL}},
+      {"DELETE", "/hosts/" ID3, {NULL}, {NULL}}}},
+    {"delete --json prints nothing",
+     {"--json", "delete", ID1, ID2, NULL},
+     {NULL},
+     {R(204, NULL), R(200, "{}")},
+     0,
+     "",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     2,
+     {{"DELETE", "/hosts/" ID1, {NULL}, {NULL}}, {"DELETE", "/hosts/" ID2, {NULL}, {NULL}}}},
+
+    /* ---- renew ---- */
+    {"renew, default lease",
+     {"renew", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_HUMAN,
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts/" ID1 "/renew", {NULL}, {"!expires_at"}}}},
+    {"renew --expires-at +2h --json",
+     {"--json", "renew", ID1, "--expires-at", "+2h", NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_JSON "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts/" ID1 "/renew", {NULL}, {"expires_at@+7200"}}}},
+    {"renew --expires-at RFC 3339",
+     {"renew", "--expires-at", "2030-06-01T12:00:00Z", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     NULL,
+     {"id:"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/hosts/" ID1 "/renew", {NULL}, {"expires_at@1906545600"}}}},
+
+    /* ---- doctor, health ---- */
+    {"doctor",
+     {"doctor", NULL},
+     {NULL},
+     {R(200, DOCTOR_OK)},
+     0,
+     "ok:                yes\n"
+     "active_provider:   hetzner\n"
+     "tailscale_enabled: yes\n"
+     "check ok  database      3 ms     -\n"
+     "check ok  provider_api  120 ms   reachable\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/doctor", {"Authorization: Bearer " TOKEN}, {NULL}}}},
+    {"doctor --json",
+     {"--json", "doctor", NULL},
+     {NULL},
+     {R(200, DOCTOR_OK)},
+     0,
+     DOCTOR_OK "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/doctor", {NULL}, {NULL}}}},
+    {"doctor not ok",
+     {"doctor", NULL},
+     {NULL},
+     {R(200, DOCTOR_BAD)},
+     7,
+     "ok:                no\n"
+     "active_provider:   hetzner\n"
+     "tailscale_enabled: no\n"
+     "check error  provider_api  -        timeout (hint: check the API token)\n",
+     {NULL},
+     {NULL},
+     "litterbox: unavailable: the service reports it is not healthy\n",
+     {NULL},
+     1,
+     {{"GET", "/doctor", {NULL}, {NULL}}}},
+    {"doctor not ok --json",
+     {"--json", "doctor", NULL},
+     {NULL},
+     {R(200, DOCTOR_BAD)},
+     7,
+     DOCTOR_BAD "\n",
+     {NULL},
+     {NULL},
+     NULL,
+     {"not healthy"},
+     1,
+     {{"GET", "/doctor", {NULL}, {NULL}}}},
+    {"health",
+     {"health", NULL},
+     {NULL},
+     {R(200, "{\"status\":\"ok\"}")},
+     0,
+     "ok\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/healthz", {"!Authorization"}, {NULL}}}},
+    {"health --json",
+     {"--json", "health", NULL},
+     {NULL},
+     {R(200, "{\"status\":\"ok\"}")},
+     0,
+     "{\"status\":\"ok\"}\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"GET", "/healthz", {NULL}, {NULL}}}},
+    {"health down",
+     {"health", NULL},
+     {NULL},
+     {R(503, "{\"detail\":\"starting\"}")},
+     7,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: unavailable: starting (HTTP 503)\n",
+     {NULL},
+     1,
+     {{"GET", "/healthz", {NULL}, {NULL}}}},
+
+    /* ---- proxies ---- */
+    {"proxy create",
+     {"proxy", "create", "web", "--target", "https://origin.example", "--header",
+      "X-Api-Key: s3cret", "--header-file", "good.headers", NULL},
+     {NULL},
+     {R(201, PROXY_CREATED)},
+     0,
+     "name:    web\nstatus:  created\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST",
+       "/http-proxies",
+       {"Authorization: Bearer " TOKEN},
+       {"name=\"web\"", "target=\"https://origin.example\"",
+        "headers={\"Authorization\":\"Bearer abc\",\"X-Trace\":\"1\",\"X-Api-Key\":\"s3cret\"}"}}}},
+    {"proxy create --json",
+     {"--json", "proxy", "create", "web", "--target=https://o.example", "--header", "A: b", NULL},
+     {NULL},
+     {R(201, PROXY_CREATED)},
+     0,
+     PROXY_CREATED "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/http-proxies", {NULL}, {"headers={\"A\":\"b\"}"}}}},
+    {"proxy create --header-file unreadable",
+     {"proxy", "create", "web", "--target", "https://o.example", "--header-file", "nope.headers",
+      NULL},
+     {NULL},
+     {{0}},
+     1,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: local: cannot read nope.headers"},
+     0,
+     {{0}}},
+    {"proxy create 501",
+     {"proxy", "create", "web", "--target", "https://o.example", "--header", "A: b", NULL},
+     {NULL},
+     {R(501, "{\"detail\":\"no proxies here\",\"error_code\":\"HTTP_PROXY_UNSUPPORTED\"}")},
+     8,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: response: no proxies here (HTTP 501)\n",
+     {NULL},
+     1,
+     {{"POST", "/http-proxies", {NULL}, {NULL}}}},
+    {"proxy delete",
+     {"proxy", "delete", "web", NULL},
+     {NULL},
+     {R(204, NULL)},
+     0,
+     "deleted proxy web\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"DELETE", "/http-proxies/web", {NULL}, {NULL}}}},
+    {"proxy delete --json",
+     {"--json", "proxy", "delete", "web", NULL},
+     {NULL},
+     {R(204, NULL)},
+     0,
+     "",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"DELETE", "/http-proxies/web", {NULL}, {NULL}}}},
+    {"proxy attach",
+     {"proxy", "attach", "web", ID1, NULL},
+     {NULL},
+     {R(200, PROXY_ATTACHED)},
+     0,
+     "name:    web\nhost_id: " ID1 "\nstatus:  attached\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/http-proxies/web/hosts/" ID1, {NULL}, {NULL}}}},
+    {"proxy attach --json",
+     {"--json", "proxy", "attach", "web", ID1, NULL},
+     {NULL},
+     {R(200, PROXY_ATTACHED)},
+     0,
+     PROXY_ATTACHED "\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"POST", "/http-proxies/web/hosts/" ID1, {NULL}, {NULL}}}},
+    {"proxy detach",
+     {"proxy", "detach", "web", ID1, NULL},
+     {NULL},
+     {R(204, NULL)},
+     0,
+     "detached " ID1 " from proxy web\n",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"DELETE", "/http-proxies/web/hosts/" ID1, {NULL}, {NULL}}}},
+    {"proxy detach --json",
+     {"--json", "proxy", "detach", "web", ID1, NULL},
+     {NULL},
+     {R(204, NULL)},
+     0,
+     "",
+     {NULL},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {{"DELETE", "/http-proxies/web/hosts/" ID1, {NULL}, {NULL}}}},
+    {"proxy 404",
+     {"proxy", "delete", "web", NULL},
+     {NULL},
+     {R(404, "{\"detail\":\"proxy not found\"}")},
+     4,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: not_found: proxy not found (HTTP 404)\n",
+     {NULL},
+     1,
+     {{"DELETE", "/http-proxies/web", {NULL}, {NULL}}}},
+
+    /* ---- the token stays secret ---- */
+    {"-v logs calls, token masked",
+     {"-v", "get", ID1, NULL},
+     {NULL},
+     {R(200, HOST_V2)},
+     0,
+     HOST_V2_HUMAN,
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: GET ", "/hosts/" ID1, "***"},
+     1,
+     {GET1}},
+    {"--verbose with --token-file",
+     {"--verbose", "--token-file", "token.txt", "list", NULL},
+     {NULL},
+     {R(200, "[]")},
+     0,
+     NULL,
+     {"ID"},
+     {NULL},
+     NULL,
+     {"litterbox: GET ", "***"},
+     1,
+     {{"GET", "/hosts", {"Authorization: Bearer " FILE_TOKEN}, {NULL}}}},
+    {"token echoed in a host field",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(200, HOST_ECHOING_TOKEN)},
+     0,
+     NULL,
+     {"last_error:          auth with *** failed\n"},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {GET1}},
+    {"token echoed in a host field --json",
+     {"--json", "get", ID1, NULL},
+     {NULL},
+     {R(200, HOST_ECHOING_TOKEN)},
+     0,
+     NULL,
+     {"\"last_error\":\"auth with *** failed\""},
+     {NULL},
+     "",
+     {NULL},
+     1,
+     {GET1}},
+    {"token echoed in a 500 body",
+     {"list", NULL},
+     {NULL},
+     {{.status = 500, .headers = "Content-Type: text/plain\r\n", .body = "bad token " TOKEN}},
+     8,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: response: ", "(HTTP 500)"},
+     1,
+     {{"GET", "/hosts", {NULL}, {NULL}}}},
+};
+
+/** Replace "URL" in argv/env entries with the fake server's URL. */
+static const char *with_url(const char *s, char *buf, size_t size)
+{
+    if (!s) return NULL;
+    if (strcmp(s, "URL") == 0) return fs_url(fs);
+    const char *at = strstr(s, "=URL");
+    if (at && at[4] == '\0') {
+        snprintf(buf, size, "%.*s=%s", (int)(at - s), s, fs_url(fs));
+        return buf;
+    }
+    return s;
+}
+
+static void check_request(const fs_request *r, const req_expect *e)
+{
+    CHECK_EQ_STR(r->method, e->method);
+    CHECK_EQ_STR(r->target, e->target);
+    for (size_t i = 0; i < 4 && e->headers[i]; i++) {
+        const char *h = e->headers[i];
+        if (h[0] == '!') {
+            if (!CHECK(fs_header(r, h + 1) == NULL)) fprintf(stderr, "  header %s sent\n", h + 1);
+            continue;
+        }
+        const char *colon = strchr(h, ':');
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - h), h);
+        CHECK_EQ_STR(fs_header(r, name), colon + 2);
+    }
+    for (size_t i = 0; i < 8 && e->body[i]; i++)
+        check_body(r, e->body[i]);
+}
+
+static void run_case(const cli_case *c)
+{
+    check_set_case("%s", c->name);
+    fs_reset(fs);
+    for (size_t i = 0; i < 4 && c->resp[i].status; i++)
+        fs_push(fs, &c->resp[i]);
+    char bufs[24][512];
+    const char *argv[21], *env[5];
+    size_t n = 0;
+    for (; c->argv[n]; n++)
+        argv[n] = with_url(c->argv[n], bufs[n], sizeof bufs[n]);
+    argv[n] = NULL;
+    for (n = 0; n < 4 && c->env[n]; n++)
+        env[n] = with_url(c->env[n], bufs[20 + n], sizeof bufs[20 + n]);
+    env[n] = NULL;
+
+    spawn_result r;
+    run_cli(argv, env, SPAWN_PIPES, &r);
+    int ok = CHECK_EQ_INT(r.status, c->exit);
+    if (c->out) ok &= CHECK_EQ_STR(r.out, c->out);
+    for (size_t i = 0; i < 6 && c->out_has[i]; i++)
+        ok &= CHECK_CONTAINS(r.out, c->out_has[i]);
+    for (size_t i = 0; i < 3 && c->out_lacks[i]; i++)
+        ok &= CHECK_LACKS(r.out, c->out_lacks[i]);
+    if (c->err) ok &= CHECK_EQ_STR(r.err, c->err);
+    for (size_t i = 0; i < 4 && c->err_has[i]; i++)
+        ok &= CHECK_CONTAINS(r.err, c->err_has[i]);
+    if (!ok) dump_run(&r);
+    if (CHECK_EQ_INT(fs_request_count(fs), c->nreq))
+        for (int i = 0; i < c->nreq; i++)
+            check_request(fs_request_at(fs, (size_t)i), &c->req[i]);
+    spawn_result_free(&r);
+}
+
+/* ---- help and version ---- */
+
+static void test_help(void)
+{
+    static const char *const names[][2] = {
+        {"create", NULL},     {"get", NULL},       {"attach", NULL},    {"list", NULL},
+        {"delete", NULL},     {"renew", NULL},     {"doctor", NULL},    {"health", NULL},
+        {"ssh-config", NULL}, {"proxy", "create"}, {"proxy", "delete"}, {"proxy", "attach"},
+        {"proxy", "detach"}};
+    spawn_result r;
+    fs_reset(fs);
+    for (int h = 0; h < 2; h++) {
+        const char *flag = h ? "-h" : "--help";
+        check_set_case("litterbox %s", flag);
+        run_cli((const char *[]){flag, NULL}, NULL, SPAWN_PIPES, &r);
+        CHECK_EQ_INT(r.status, 0);
+        CHECK_CONTAINS(r.out, "Usage: litterbox [OPTIONS] COMMAND [ARGS]");
+        CHECK_EQ_STR(r.err, "");
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            char line[64];
+            snprintf(line, sizeof line, "  %s%s%s ", names[i][0], names[i][1] ? " " : "",
+                     names[i][1] ? names[i][1] : "");
+            CHECK_CONTAINS(r.out, line);
+        }
+        for (const char *const *o =
+                 (const char *const[]){"--url", "--token-file", "--timeout", "--env-prefix",
+                                       "--json", "--verbose", "--version", NULL};
+             *o; o++)
+            CHECK_CONTAINS(r.out, *o);
+        spawn_result_free(&r);
+    }
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "Usage: litterbox [OPTIONS] %s%s%s", names[i][0],
+                 names[i][1] ? " " : "", names[i][1] ? names[i][1] : "");
+        check_set_case("%s --help", want + 27);
+        const char *argv[4] = {names[i][0], names[i][1] ? names[i][1] : "--help",
+                               names[i][1] ? "--help" : NULL, NULL};
+        run_cli(argv, NULL, SPAWN_PIPES, &r);
+        CHECK_EQ_INT(r.status, 0);
+        CHECK(strncmp(r.out, want, strlen(want)) == 0);
+        CHECK_EQ_STR(r.err, "");
+        spawn_result_free(&r);
+    }
+    check_set_case("create --help lists its options");
+    run_cli((const char *[]){"create", "--help", NULL}, NULL, SPAWN_PIPES, &r);
+    for (const char *const *o =
+             (const char *const[]){"--image", "--env KEY=VALUE", "--env-file", "--expires-at",
+                                   "--idempotency-key", "--provider", "--instance-type",
+                                   "--disk-gb", "--key-file", "--count", NULL};
+         *o; o++)
+        CHECK_CONTAINS(r.out, *o);
+    spawn_result_free(&r);
+
+    check_set_case("proxy --help");
+    run_cli((const char *[]){"proxy", "--help", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "proxy create NAME --target URL");
+    CHECK_CONTAINS(r.out, "proxy detach NAME ID");
+    spawn_result_free(&r);
+
+    check_set_case("--version");
+    run_cli((const char *[]){"--version", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, "litterbox " LB_VERSION " (liblitterbox " LB_VERSION ")\n");
+    spawn_result_free(&r);
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+}
+
+/* ---- files ---- */
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        CHECK_FAIL("cannot create %s: %s", path, strerror(errno));
+        return;
+    }
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+/** A whole small file, NUL-terminated; NULL when it cannot be read. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    (void)n;
+    fclose(f);
+    return buf;
+}
+
+static void write_fixture_files(void)
+{
+    write_text("token.txt", FILE_TOKEN "\n", 0600);
+    write_text("good.env",
+               "# a comment\nA=1\n\n   # indented comment\r\n"
+               "B=has = sign and spaces \r\n",
+               0600);
+    write_text("more.env", "D=4", 0600);
+    write_text("bad.env", "A=1\nNOT A PAIR\n", 0600);
+    write_text("good.headers", "# headers\nAuthorization: Bearer abc\n\nX-Trace: 1\n", 0600);
+    write_text("bad.headers", "no colon here\n", 0600);
+}
+
+static mode_t file_mode(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return (mode_t)-1;
+    return st.st_mode & 07777;
+}
+
+static size_t count_temp_files(void)
+{
+    /* A failed or finished write leaves no ".NAME.XXXXXX" behind. */
+    FILE *p = popen("ls -A | grep -c '^\\..*\\.[A-Za-z0-9]\\{6\\}$'", "r");
+    size_t n = 0;
+    if (p) {
+        if (fscanf(p, "%zu", &n) != 1) n = 0;
+        pclose(p);
+    }
+    return n;
+}
+
+static void test_key_file(void)
+{
+    spawn_result r;
+    check_set_case("create --key-file writes the key, mode 0600");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    unlink("host.key");
+    write_text("host.key", "old contents", 0644); /* replaced, and made private */
+    run_cli((const char *[]){"create", "--key-file", "host.key", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned, saved to the --key-file"));
+    CHECK_EQ_INT(file_mode("host.key"), 0600);
+    char *key = read_text("host.key");
+    CHECK_EQ_STR(key, PRIVATE_KEY_TEXT);
+    free(key);
+    spawn_result_free(&r);
+
+    check_set_case("create --count --key-file: FILE-i");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    run_cli((const char *[]){"--json", "create", "--count", "2", "--key-file", "multi.key", NULL},
+            NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_INT(file_mode("multi.key-1"), 0600);
+    CHECK_EQ_INT(file_mode("multi.key-2"), 0600);
+    CHECK(access("multi.key", F_OK) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("create --key-file with no key returned");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2});
+    unlink("none.key");
+    run_cli((const char *[]){"create", "--key-file", "none.key", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.err, "returned no private key");
+    CHECK(access("none.key", F_OK) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("create --key-file refuses a symlink, before creating anything");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    write_text("victim.txt", "precious\n", 0644);
+    unlink("link.key");
+    if (symlink("victim.txt", "link.key") != 0) CHECK_FAIL("symlink: %s", strerror(errno));
+    run_cli((const char *[]){"create", "--key-file", "link.key", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_CONTAINS(r.err, "litterbox: local: refusing to write link.key: it is a symbolic link");
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    char *victim = read_text("victim.txt");
+    CHECK_EQ_STR(victim, "precious\n");
+    free(victim);
+    CHECK_EQ_INT(file_mode("victim.txt"), 0644);
+    spawn_result_free(&r);
+
+    check_set_case("create --key-file in a missing folder");
+    fs_reset(fs);
+    run_cli((const char *[]){"create", "--key-file", "no/such/dir/k", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_CONTAINS(r.err, "litterbox: local: cannot write no/such/dir/k");
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+    CHECK_EQ_INT(count_temp_files(), 0);
+}
+
+static void test_ssh_config(void)
+{
+    spawn_result r;
+    char want[3 * PATH_MAX];
+
+    check_set_case("ssh-config, default known_hosts file");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    unlink("sb-0123456789ab.known_hosts");
+    run_cli((const char *[]){"ssh-config", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    snprintf(want, sizeof want,
+             "Host sb-0123456789ab\n    HostName 203.0.113.7\n    Port 2222\n    User sandbox\n"
+             "    UserKnownHostsFile %s/sb-0123456789ab.known_hosts\n"
+             "    StrictHostKeyChecking yes\n",
+             workdir);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, want);
+    CHECK_EQ_STR(r.err, "");
+    CHECK_EQ_INT(file_mode("sb-0123456789ab.known_hosts"), 0600);
+    char *kh = read_text("sb-0123456789ab.known_hosts");
+    CHECK_EQ_STR(kh, KNOWN_HOSTS_TEXT);
+    free(kh);
+    if (CHECK_EQ_INT(fs_request_count(fs), 1)) {
+        CHECK_EQ_STR(fs_request_at(fs, 0)->method, "GET");
+        CHECK_EQ_STR(fs_request_at(fs, 0)->target, "/hosts/" ID1);
+    }
+    spawn_result_free(&r);
+
+    check_set_case("ssh-config --known-hosts --identity-file, internal-only host");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_INTERNAL});
+    if (mkdir("kh dir", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir: %s", strerror(errno));
+    run_cli((const char *[]){"ssh-config", ID3, "--known-hosts", "kh dir/100%.kh",
+                             "--identity-file", "keys/id", NULL},
+            NULL, SPAWN_PIPES, &r);
+    snprintf(want, sizeof want,
+             "Host sb-bbbbbbbbbbbb\n    HostName sb-bbbbbbbbbbbb.tail.ts.net\n    Port 22\n"
+             "    IdentityFile %s/keys/id\n"
+             "    UserKnownHostsFile \"%s/kh dir/100%%%%.kh\"\n"
+             "    StrictHostKeyChecking yes\n",
+             workdir, workdir);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, want);
+    CHECK_EQ_INT(file_mode("kh dir/100%.kh"), 0600);
+    kh = read_text("kh dir/100%.kh");
+    CHECK_EQ_STR(kh, "sb-bbbbbbbbbbbb.tail.ts.net ssh-ed25519 AAAAin\n");
+    free(kh);
+    spawn_result_free(&r);
+
+    check_set_case("ssh-config --json");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V1});
+    run_cli((const char *[]){"--json", "ssh-config", ID2, "--known-hosts", "v1.kh", NULL}, NULL,
+            SPAWN_PIPES, &r);
+    snprintf(want, sizeof want,
+             "{\"known_hosts_file\":\"%s/v1.kh\",\"ssh_config\":\"Host sb-aaaaaaaaaaaa\\n"
+             "    HostName 198.51.100.4\\n    Port 22\\n    UserKnownHostsFile %s/v1.kh\\n"
+             "    StrictHostKeyChecking yes\\n\"}\n",
+             workdir, workdir);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, want);
+    spawn_result_free(&r);
+
+    check_set_case("ssh-config refuses a symlinked known_hosts");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    write_text("victim2.txt", "precious\n", 0644);
+    unlink("link.kh");
+    if (symlink("victim2.txt", "link.kh") != 0) CHECK_FAIL("symlink: %s", strerror(errno));
+    run_cli((const char *[]){"ssh-config", ID1, "--known-hosts", "link.kh", NULL}, NULL,
+            SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_EQ_STR(r.out, "");
+    CHECK_EQ_STR(r.err, "litterbox: local: refusing to write link.kh: it is a symbolic link\n");
+    char *victim = read_text("victim2.txt");
+    CHECK_EQ_STR(victim, "precious\n");
+    free(victim);
+    spawn_result_free(&r);
+
+    check_set_case("ssh-config refuses a name that would inject directives");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_EVIL_NAME});
+    run_cli((const char *[]){"ssh-config", ID1, "--known-hosts", "evil.kh", NULL}, NULL,
+            SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 8);
+    CHECK_EQ_STR(r.out, "");
+    CHECK_CONTAINS(r.err, "litterbox: response: ");
+    CHECK(access("evil.kh", F_OK) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("ssh-config of an unknown host");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 404, .body = "{\"detail\":\"host not found\"}"});
+    run_cli((const char *[]){"ssh-config", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 4);
+    CHECK_EQ_STR(r.err, "litterbox: not_found: host not found (HTTP 404)\n");
+    spawn_result_free(&r);
+    CHECK_EQ_INT(count_temp_files(), 0);
+}
+
+/* ---- terminals ---- */
+
+static void test_colour(void)
+{
+    spawn_result r;
+    check_set_case("a terminal gets colour");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"get", ID1, NULL}, (const char *[]){"TERM=xterm", NULL},
+            SPAWN_STDOUT_TTY, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "\033[32mactive\033[0m");
+    CHECK_CONTAINS(r.out, "sb-0123456789ab");
+    spawn_result_free(&r);
+
+    check_set_case("NO_COLOR turns colour off on a terminal");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"get", ID1, NULL}, (const char *[]){"TERM=xterm", "NO_COLOR=1", NULL},
+            SPAWN_STDOUT_TTY, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
+    spawn_result_free(&r);
+
+    check_set_case("--json on a terminal is plain JSON");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"--json", "get", ID1, NULL}, (const char *[]){"TERM=xterm", NULL},
+            SPAWN_STDOUT_TTY, &r);
+    CHECK_EQ_STR(r.out, HOST_V2_JSON "\n");
+    spawn_result_free(&r);
+    /* A pipe never gets colour: check_run_invariants() holds every table
+     * case to that. */
+}
+
+static void test_progress(void)
+{
+    spawn_result r;
+    check_set_case("create shows elapsed time on a terminal, then clears it");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2, .delay_ms = 2300});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_STDERR_TTY, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.err, "\r\033[Kprovisioning\xe2\x80\xa6 0s");
+    CHECK_CONTAINS(r.err, "\r\033[Kprovisioning\xe2\x80\xa6 1s");
+    CHECK_CONTAINS(r.err, "\r\033[Kprovisioning\xe2\x80\xa6 2s");
+    /* Cleared at the end: the last thing on the terminal is the erase. */
+    CHECK(r.err_len >= 4 && strcmp(r.err + r.err_len - 4, "\r\033[K") == 0);
+    CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
+    spawn_result_free(&r);
+
+    check_set_case("create --count labels each host on a terminal");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2});
+    fs_push(fs, &(fs_response){.status = 503, .body = "{\"detail\":\"busy\"}"});
+    run_cli((const char *[]){"create", "--count", "2", NULL}, NULL, SPAWN_STDERR_TTY, &r);
+    CHECK_EQ_INT(r.status, 7);
+    CHECK_CONTAINS(r.err, "provisioning 1/2\xe2\x80\xa6 0s");
+    CHECK_CONTAINS(r.err, "provisioning 2/2\xe2\x80\xa6 0s");
+    CHECK_CONTAINS(r.err, "\r\033[Klitterbox: unavailable: host 2 of 2: busy (HTTP 503)\n");
+    spawn_result_free(&r);
+
+    check_set_case("no progress line when stderr is a pipe");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2, .delay_ms = 1200});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.err, "");
+    spawn_result_free(&r);
+}
+
+/* ---- SIGINT ---- */
+
+static void interrupt_when_sent(pid_t pid, void *data)
+{
+    (void)data;
+    /* Wait until the request is at the server: the call is under way. */
+    for (int i = 0; i < 500 && fs_request_count(fs) == 0; i++)
+        usleep(10000);
+    usleep(100000);
+    kill(pid, SIGINT);
+}
+
+static void test_sigint(void)
+{
+    for (int tty = 0; tty < 2; tty++) {
+        check_set_case("SIGINT during create (%s)", tty ? "terminal" : "pipe");
+        fs_reset(fs);
+        fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2, .delay_ms = 3000});
+        char **env = env_build(NULL);
+        const char *argv[] = {"create", NULL};
+        int mode = tty ? SPAWN_STDERR_TTY : SPAWN_PIPES;
+        spawn_opts o = {argv, (const char *const *)env, mode, interrupt_when_sent, NULL, 0};
+        spawn_result r;
+        if (spawn_run(LB_CLI_PATH, &o, &r) != 0) CHECK_FAIL("could not run the program");
+        env_free(env);
+        check_run_invariants(argv, mode, &r);
+        CHECK_EQ_INT(r.status, 130);
+        CHECK_EQ_STR(r.out, "");
+        CHECK_CONTAINS(r.err, "litterbox: cancelled: interrupted\n");
+        if (tty) CHECK(strstr(r.err, "\r\033[Klitterbox: cancelled") != NULL);
+        spawn_result_free(&r);
+    }
+}
+
+/* ---- TIME, in-process ---- */
+
+static void test_time_arg(void)
+{
+    static const struct {
+        const char *s;
+        long long want; /* 0: refused */
+    } rows[] = {
+        {"2030-06-01T12:00:00Z", 1906545600},
+        {"2030-06-01t12:00:00z", 1906545600},
+        {"2030-06-01T12:00:00+00:00", 1906545600},
+        {"2030-06-01T12:00:00+02:00", 1906538400},
+        {"2030-06-01T12:00:00-05:30", 1906565400},
+        {"2030-06-01T12:00:00.999Z", 1906545600},
+        {"2000-02-29T00:00:00Z", 951782400},
+        {"+90s", 1000090},
+        {"+30m", 1001800},
+        {"+2h", 1007200},
+        {"+7d", 1604800},
+        {"", 0},
+        {"+", 0},
+        {"+5", 0},
+        {"+0s", 0},
+        {"+5y", 0},
+        {"+-5s", 0},
+        {"+5s ", 0},
+        {"+99999999999999999999s", 0},
+        {"never", 0},
+        {"2030-06-01T12:00:00", 0},
+        {"2030-06-01 12:00:00Z", 0},
+        {"2030-13-01T00:00:00Z", 0},
+        {"2031-02-29T00:00:00Z", 0},
+        {"2030-06-01T24:00:00Z", 0},
+        {"2030-06-01T12:00:00+2:00", 0},
+        {"2030-06-01T12:00:00Zjunk", 0},
+        {"2030-06-01T12:00:00.Z", 0},
+        {"1970-01-01T00:00:00Z", 0},
+        {"1969-12-31T23:59:59Z", 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("TIME '%s'", rows[i].s);
+        long long got = -7;
+        char why[256] = "";
+        int rc = time_arg_parse(rows[i].s, 1000000, &got, why, sizeof why);
+        if (rows[i].want) {
+            CHECK_EQ_INT(rc, 0);
+            CHECK_EQ_INT(got, rows[i].want);
+        } else {
+            CHECK_EQ_INT(rc, -1);
+            CHECK_EQ_INT(got, -7);
+            CHECK(why[0] != '\0');
+        }
+    }
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    test_time_arg();
+
+    char tmpl[] = "/tmp/litterbox-cli-test.XXXXXX";
+    if (!mkdtemp(tmpl) || chdir(tmpl) != 0 || !getcwd(workdir, sizeof workdir)) {
+        perror("work folder");
+        return 1;
+    }
+    fs = fs_start();
+    if (!fs) {
+        fprintf(stderr, "cannot start the fake server\n");
+        return 1;
+    }
+    write_fixture_files();
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+    test_help();
+    test_key_file();
+    test_ssh_config();
+    test_colour();
+    test_progress();
+    test_sigint();
+
+    fs_stop(fs);
+    if (check_failed_n == 0) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", workdir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", workdir);
+    } else {
+        fprintf(stderr, "work folder kept: %s\n", workdir);
+    }
+    return check_summary();
+}

@@ -275,6 +275,14 @@ static fs_record *read_request(fs_conn *c)
         }
         if (head_end)
             break;
+        if (c->len > 0 && (unsigned char)c->buf[0] == 0x16) {
+            /* A TLS ClientHello: this server speaks plain HTTP only. Answer
+             * in plain text, as a misconfigured server would, so that the
+             * client fails its handshake at once instead of waiting. */
+            send_str(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                        "Connection: close\r\n\r\n");
+            return NULL;
+        }
         if (c->len > FS_MAX_HEAD) {
             fs_log("request head over %d bytes", FS_MAX_HEAD);
             return NULL;

@@ -427,12 +427,12 @@ lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err)
     if (!c)
         return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
     struct async_state *a = c->async;
+    if (a && a->dispatching)
+        return error_set(err, LB_ERR_INVALID, 0, "lb_client_run called from a callback");
     if (!a || lb_client_pending(c) == 0)
         return LB_OK;
     if (a->has_hooks)
         return error_set(err, LB_ERR_INVALID, 0, "an outside loop drives this client");
-    if (a->dispatching)
-        return error_set(err, LB_ERR_INVALID, 0, "lb_client_run called from a callback");
     double end = timeout_s < 0 ? -1.0 : now_s() + timeout_s;
     struct pollfd *ready = NULL;
     size_t ready_cap = 0;

@@ -26,4 +26,4 @@ format:
 	clang-format -i include/*.h src/*.[ch] src/*/*.[ch] cli/*.[ch] tests/*/*.[ch] fuzz/*.c bench/*.c
 
 clean:
-	rm -rf build build-check build-asan
+	rm -rf build build-check build-asan build-tsan

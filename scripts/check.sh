@@ -2,6 +2,7 @@
 # `make check`: every test stage, failing on the first that fails.
 #   1. warnings-as-errors build, the whole suite (ctest)
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   2b. the thread tests under ThreadSanitizer
 #   3. the library-level suites under valgrind, no leaks allowed
 #   4. the public header alone, as C11 and as C++, -Wall -Wextra -Wpedantic -Werror
 #   5. the exported symbols of liblitterbox.so: lb_ names only, as listed
@@ -28,6 +29,11 @@ cmake --build build-asan -j"$jobs"
 stage "tests under ASan + UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+
+stage "build (ThreadSanitizer), thread tests"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DLB_WERROR=ON -DLB_TSAN=ON -DLB_BENCH=OFF >/dev/null
+cmake --build build-tsan -j"$jobs"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L tsan)
 
 stage "tests under valgrind"
 (cd build-check && ctest --output-on-failure -L valgrind -j"$jobs" \

@@ -127,12 +127,11 @@ lb_client *lb_client_new(const char *base_url, const char *token, const lb_clien
     return c;
 }
 
-/* Reads {prefix}{suffix}; NULL when unset or empty. */
+/* Reads {prefix}{suffix} into name's value; NULL when unset. */
 static const char *env_value(const char *prefix, const char *suffix, char *name, size_t size)
 {
     snprintf(name, size, "%s%s", prefix, suffix);
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    return getenv(name);
 }
 
 lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts, lb_error *err)
@@ -145,12 +144,12 @@ lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts,
     }
     char name[256];
     const char *url = env_value(prefix, "SERVICE_URL", name, sizeof name);
-    if (!url) {
+    if (!url || !*url) {
         error_set(err, LB_ERR_INVALID, 0, "%s is not set", name);
         return NULL;
     }
     const char *token = env_value(prefix, "SERVICE_TOKEN", name, sizeof name);
-    if (!token) {
+    if (!token || !*token) {
         error_set(err, LB_ERR_INVALID, 0, "%s is not set", name);
         return NULL;
     }

@@ -38,6 +38,8 @@ lb_code check_base_url(const char *url, lb_error *err)
         return error_set(err, LB_ERR_INVALID, 0, "base URL is empty");
     if (has_control_byte(url) || strchr(url, ' '))
         return error_set(err, LB_ERR_INVALID, 0, "base URL holds spaces or control bytes");
+    if (!utf8_valid(url, strlen(url)))
+        return error_set(err, LB_ERR_INVALID, 0, "base URL is not valid UTF-8");
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return error_set(err, LB_ERR_INVALID, 0, "base URL must start with http:// or https://");
 

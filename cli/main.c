@@ -22,9 +22,9 @@
 
 static const cli_command commands[] = {
     {"create",
-     "[--image IMG] [--env KEY=VALUE]... [--env-file FILE] [--expires-at TIME|never]\n"
-     "       [--idempotency-key KEY] [--provider NAME] [--instance-type TYPE] [--disk-gb N]\n"
-     "       [--key-file FILE] [--count N]",
+     "[--image IMG] [--env KEY=VALUE]... [--env-file FILE]\n"
+     "       [--expires-at TIME|never] [--idempotency-key KEY] [--provider NAME]\n"
+     "       [--instance-type TYPE] [--disk-gb N] [--key-file FILE] [--count N]",
      "Provision a host and wait until it is active (seconds to minutes).",
      "  --image IMG              image to boot (default: the provider's)\n"
      "  --env KEY=VALUE          environment for the host; repeatable\n"
@@ -105,12 +105,27 @@ static void print_usage(FILE *f)
             global_options_help);
 }
 
+/** The column where a details block's descriptions start, so that the
+ *  -h line added below lines up with them. */
+static int details_column(const char *details)
+{
+    const char *p = details;
+    while (*p == ' ')
+        p++;
+    while (*p && *p != '\n' && !(p[0] == ' ' && p[1] == ' '))
+        p++;
+    while (*p == ' ')
+        p++;
+    return *p && *p != '\n' ? (int)(p - details) : 23;
+}
+
 static void print_command_help(FILE *f, const cli_command *cmd)
 {
-    fprintf(f, "Usage: litterbox [OPTIONS] %s%s%s\n\n%s\n", cmd->name, *cmd->synopsis ? " " : "",
+    fprintf(f, "Usage: litterbox [OPTIONS] %s%s%s\n\n%s\n\n", cmd->name, *cmd->synopsis ? " " : "",
             cmd->synopsis, cmd->summary);
-    if (cmd->details) fprintf(f, "\n%s", cmd->details);
-    fputs("  -h, --help           show this help\n", f);
+    int column = cmd->details ? details_column(cmd->details) : 14;
+    if (cmd->details) fputs(cmd->details, f);
+    fprintf(f, "%-*s%s\n", column, "  -h, --help", "show this help");
 }
 
 /** `proxy` alone: the four subcommands. */

@@ -348,6 +348,60 @@ static void test_big_request(fake_server *fs)
     free(entry);
 }
 
+/* Rule 12: a create that ended unavailable is repeated with the same key;
+ * the second attempt carries the same key and the same body. */
+static void test_repeat_with_key(fake_server *fs)
+{
+    check_set_case("repeat a timed-out create with its idempotency key");
+    fs_reset(fs);
+    fs_response slow = {.status = 201, .body = CURRENT_GEN_BODY, .delay_ms = 2000};
+    fs_push(fs, &slow);
+    fs_push_json(fs, 201, CURRENT_GEN_BODY);
+    lb_client_options o = LB_CLIENT_OPTIONS_INIT;
+    o.timeout_s = 0.3;
+    lb_client *cl = client_for(fs, "/api", &o);
+    lb_create_opts co = LB_CREATE_OPTS_INIT;
+    co.image = "ubuntu-24.04";
+    co.idempotency_key = "retry-me-1";
+    lb_host *h = OUT_SENTINEL;
+    lb_error err;
+    lb_code rc = lb_create_host(cl, &co, &h, &err);
+    CHECK_EQ_INT(rc, LB_ERR_UNAVAILABLE);
+    CHECK(lb_code_is_retryable(rc));
+    CHECK(h == NULL);
+    h = NULL;
+    rc = lb_create_host(cl, &co, &h, &err);
+    CHECK_EQ_INT(rc, LB_OK);
+    if (rc == LB_OK)
+        check_host(h, &want_current);
+    lb_host_free(h);
+    if (CHECK_EQ_INT(fs_request_count(fs), 2)) {
+        const fs_request *a = fs_request_at(fs, 0), *b = fs_request_at(fs, 1);
+        CHECK_EQ_STR(fs_header(a, "Idempotency-Key"), "retry-me-1");
+        CHECK_EQ_STR(fs_header(b, "Idempotency-Key"), "retry-me-1");
+        CHECK_JSON(a->body, a->body_len, "{\"image\":\"ubuntu-24.04\"}");
+        CHECK_JSON(b->body, b->body_len, "{\"image\":\"ubuntu-24.04\"}");
+    }
+    lb_client_close(cl);
+}
+
+/* A name that cannot resolve: unavailable, no status. */
+static void test_dns_failure(void)
+{
+    check_set_case("DNS failure");
+    lb_client_options o = LB_CLIENT_OPTIONS_INIT;
+    o.timeout_s = 5;
+    o.connect_timeout_s = 5;
+    lb_error err;
+    lb_client *cl = lb_client_new("http://no-such-host.invalid/api", TOKEN, &o, &err);
+    if (!CHECK(cl != NULL))
+        return;
+    lb_host_list *l = OUT_SENTINEL;
+    lb_code rc = lb_list_hosts(cl, &l, &err);
+    check_unavailable(rc, &err, l);
+    lb_client_close(cl);
+}
+
 int main(void)
 {
     fake_server *fs = fs_start();
@@ -363,6 +417,8 @@ int main(void)
     test_tls_to_plain_server(fs);
     test_response_limit(fs);
     test_big_request(fs);
+    test_repeat_with_key(fs);
+    test_dns_failure();
     test_large_list(fs, quick ? 20000 : 100000, 0);
     test_large_list(fs, quick ? 5000 : 20000, 65536);
 

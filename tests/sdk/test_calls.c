@@ -1,7 +1,8 @@
 /* Every public call against the fake server, as a table of {canned response,
  * call, expected request, expected outcome}: sdk.md rules 1-8 and 10 as far
  * as one request shows them. The client's base URL carries a path prefix
- * (/api) throughout. */
+ * (/api) throughout. Each row runs through the blocking call and through its
+ * _async form driven by lb_client_run. */
 #include "harness.h"
 
 typedef enum op {
@@ -463,6 +464,104 @@ static lb_code perform(lb_client *cl, const call_case *c, outcome *o, lb_error *
     return LB_ERR_INVALID;
 }
 
+/* The non-blocking form of the same call, driven by the library's own loop
+ * (lb_client_run) until its one callback has fired. */
+typedef struct async_done {
+    int fired;
+    lb_code code;
+    int had_error;
+    lb_error error;
+    outcome *o;
+} async_done;
+
+static void on_done(lb_call *call, const lb_result *r, void *userdata)
+{
+    async_done *d = userdata;
+    (void)call;
+    d->fired++;
+    d->code = r->code;
+    d->had_error = r->error != NULL;
+    if (r->error)
+        d->error = *r->error;
+    /* the callback owns the results: hand them to the checks */
+    d->o->host = r->host;
+    d->o->list = r->list;
+    d->o->doctor = r->doctor;
+    d->o->proxy = r->proxy;
+}
+
+static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_error *err)
+{
+    o->host = OUT_SENTINEL;
+    o->list = OUT_SENTINEL;
+    o->doctor = OUT_SENTINEL;
+    o->proxy = OUT_SENTINEL;
+    async_done d = {.o = o};
+    lb_call *call = NULL;
+    switch (c->op) {
+    case OP_CREATE: call = lb_create_host_async(cl, c->create, on_done, &d, err); break;
+    case OP_GET: call = lb_get_host_async(cl, c->a, on_done, &d, err); break;
+    case OP_ATTACH: call = lb_attach_async(cl, c->a, on_done, &d, err); break;
+    case OP_LIST: call = lb_list_hosts_async(cl, on_done, &d, err); break;
+    case OP_DELETE: call = lb_delete_host_async(cl, c->a, on_done, &d, err); break;
+    case OP_RENEW:
+        call = lb_renew_host_async(cl, c->a, c->expires_at, on_done, &d, err);
+        break;
+    case OP_HEALTH: call = lb_health_async(cl, on_done, &d, err); break;
+    case OP_DOCTOR: call = lb_doctor_async(cl, on_done, &d, err); break;
+    case OP_PROXY_CREATE:
+        call = lb_proxy_create_async(cl, c->a, c->b, c->headers, on_done, &d, err);
+        break;
+    case OP_PROXY_DELETE: call = lb_proxy_delete_async(cl, c->a, on_done, &d, err); break;
+    case OP_PROXY_ATTACH:
+        call = lb_proxy_attach_async(cl, c->a, c->b, on_done, &d, err);
+        break;
+    case OP_PROXY_DETACH:
+        call = lb_proxy_detach_async(cl, c->a, c->b, on_done, &d, err);
+        break;
+    }
+    if (!call) {
+        /* refused at the start: never fires, out params as a failure */
+        CHECK_EQ_INT(lb_client_run(cl, 5, NULL), LB_OK);
+        CHECK_EQ_INT(d.fired, 0);
+        o->host = NULL;
+        o->list = NULL;
+        o->doctor = NULL;
+        o->proxy = NULL;
+        return err ? err->code : LB_ERR_INVALID;
+    }
+    lb_error run_err;
+    CHECK_EQ_INT(lb_client_run(cl, 30, &run_err), LB_OK);
+    CHECK_EQ_INT(lb_client_pending(cl), 0);
+    if (!CHECK_EQ_INT(d.fired, 1))
+        return LB_ERR_NOMEM; /* never matches a row */
+    if (d.code == LB_OK) {
+        CHECK(!d.had_error);
+    } else {
+        if (CHECK(d.had_error) && err)
+            *err = d.error;
+        CHECK_EQ_INT(d.error.code, d.code);
+        /* a failed call hands no result */
+        CHECK(o->host == NULL && o->list == NULL && o->doctor == NULL && o->proxy == NULL);
+    }
+    /* results the call does not produce are NULL */
+    if (o->host == NULL)
+        o->host = OUT_SENTINEL;
+    if (o->list == NULL)
+        o->list = OUT_SENTINEL;
+    if (o->doctor == NULL)
+        o->doctor = OUT_SENTINEL;
+    if (o->proxy == NULL)
+        o->proxy = OUT_SENTINEL;
+    if (d.code != LB_OK) {
+        o->host = NULL;
+        o->list = NULL;
+        o->doctor = NULL;
+        o->proxy = NULL;
+    }
+    return d.code;
+}
+
 static int has_host_out(op o)
 {
     return o == OP_CREATE || o == OP_GET || o == OP_ATTACH || o == OP_RENEW;
@@ -570,9 +669,10 @@ static void check_result(const call_case *c, outcome *o)
     }
 }
 
-static void run_case(fake_server *fs, lb_client *cl, const char *prefix, const call_case *c)
+static void run_case(fake_server *fs, lb_client *cl, const char *prefix, const call_case *c,
+                     int async)
 {
-    check_set_case("%s (line %d)", c->name, c->line);
+    check_set_case("%s (line %d)%s", c->name, c->line, async ? ", async" : "");
     fs_reset(fs);
     if (c->resp.status)
         fs_push(fs, &c->resp);
@@ -580,7 +680,7 @@ static void run_case(fake_server *fs, lb_client *cl, const char *prefix, const c
     lb_error err;
     err_sentinel(&err);
     outcome o;
-    lb_code rc = perform(cl, c, &o, &err);
+    lb_code rc = async ? perform_async(cl, c, &o, &err) : perform(cl, c, &o, &err);
     CHECK_EQ_INT(rc, c->code);
     check_request(fs, c, prefix);
 
@@ -627,11 +727,11 @@ static void run_case(fake_server *fs, lb_client *cl, const char *prefix, const c
     release(&o);
 
     /* again with err NULL: same code, nothing crashes */
-    check_set_case("%s (line %d), err NULL", c->name, c->line);
+    check_set_case("%s (line %d)%s, err NULL", c->name, c->line, async ? ", async" : "");
     fs_reset(fs);
     if (c->resp.status)
         fs_push(fs, &c->resp);
-    rc = perform(cl, c, &o, NULL);
+    rc = async ? perform_async(cl, c, &o, NULL) : perform(cl, c, &o, NULL);
     CHECK_EQ_INT(rc, c->code);
     if (o.host == NULL)
         o.host = OUT_SENTINEL;
@@ -718,7 +818,12 @@ int main(void)
         return 1;
     lb_client *cl = client_for(fs, "/api", NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        run_case(fs, cl, "/api", &cases[i]);
+        run_case(fs, cl, "/api", &cases[i], 0);
+    /* the same table through the non-blocking API, on a client of its own */
+    lb_client *acl = client_for(fs, "/api", NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(fs, acl, "/api", &cases[i], 1);
+    lb_client_close(acl);
     test_attach_is_not_cached(fs, cl);
     lb_client_close(cl);
     test_base_urls(fs);

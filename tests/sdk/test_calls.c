@@ -81,6 +81,7 @@ static const lb_create_opts opts_everything = {
 static const char *const hdr_one[] = {"X-Api-Key: k1", NULL};
 static const char *const hdr_two[] = {"Authorization: Bearer abc def", "X-Trace: 1", NULL};
 static const char *const hdr_bad[] = {"NoColon", NULL};
+static const char *const hdr_colon_value[] = {"X-Url: https://a.example:8443/x", NULL};
 
 #define HOST_ID "3f2a6c1e-1b2c-4d5e-8f90-123456789abc"
 #define R(st, bd) {.status = (st), .body = (bd)}
@@ -321,6 +322,10 @@ static const call_case cases[] = {
      .resp = R(200, FIRST_GEN_BODY), .method = "POST", .path = "/hosts/h1/renew",
      .body_rule = B_JSON, .body = "{\"expires_at\":\"2030-06-01T12:00:00+00:00\"}",
      .code = LB_OK, .host = &want_first},
+    {__LINE__, "renew, until the year 9999", OP_RENEW, .a = "h1", .expires_at = 253402300799LL,
+     .resp = R(200, FIRST_GEN_BODY), .method = "POST", .path = "/hosts/h1/renew",
+     .body_rule = B_JSON, .body = "{\"expires_at\":\"9999-12-31T23:59:59+00:00\"}",
+     .code = LB_OK, .host = &want_first},
     {__LINE__, "renew, 409", OP_RENEW, .a = "h1",
      .resp = R(409, "{\"detail\":\"host is not active\",\"error_code\":\"HOST_STATE\"}"),
      .method = "POST", .path = "/hosts/h1/renew", .body_rule = B_JSON, .body = "{}",
@@ -359,6 +364,13 @@ static const call_case cases[] = {
      .body = "{\"name\":\"api.v2\",\"target\":\"http://10.0.0.5:8080\","
              "\"headers\":{\"Authorization\":\"Bearer abc def\",\"X-Trace\":\"1\"}}",
      .code = LB_OK, .proxy = {"api.v2", NULL, "created"}},
+    {__LINE__, "proxy create, a colon inside the value", OP_PROXY_CREATE, .a = "web",
+     .b = "https://origin.example", .headers = hdr_colon_value,
+     .resp = R(201, "{\"name\":\"web\",\"status\":\"created\"}"), .method = "POST",
+     .path = "/http-proxies", .body_rule = B_JSON,
+     .body = "{\"name\":\"web\",\"target\":\"https://origin.example\","
+             "\"headers\":{\"X-Url\":\"https://a.example:8443/x\"}}",
+     .code = LB_OK, .proxy = {"web", NULL, "created"}},
     {__LINE__, "proxy create, target is the service's to judge", OP_PROXY_CREATE, .a = "web",
      .b = "ftp://x.example/path?q", .headers = hdr_one,
      .resp = R(422, "{\"detail\":[{\"loc\":[\"body\",\"target\"],\"msg\":\"bad origin\"}]}"),
@@ -400,6 +412,10 @@ static const call_case cases[] = {
      .resp = R(200, "{\"name\":\"web\",\"host_id\":\"" HOST_ID "\",\"status\":\"attached\"}"),
      .method = "POST", .path = "/http-proxies/web/hosts/" HOST_ID, .body_rule = B_OPTIONAL,
      .code = LB_OK, .proxy = {"web", HOST_ID, "attached"}},
+    {__LINE__, "proxy attach, dotted name", OP_PROXY_ATTACH, .a = "api.v2_x-1", .b = "h_1-A",
+     .resp = R(200, "{\"name\":\"api.v2_x-1\",\"host_id\":\"h_1-A\",\"status\":\"attached\"}"),
+     .method = "POST", .path = "/http-proxies/api.v2_x-1/hosts/h_1-A", .body_rule = B_OPTIONAL,
+     .code = LB_OK, .proxy = {"api.v2_x-1", "h_1-A", "attached"}},
     {__LINE__, "proxy attach, host not active", OP_PROXY_ATTACH, .a = "web", .b = "h1",
      .resp = R(409, "{\"detail\":\"host is not active\",\"error_code\":\"HOST_STATE\"}"),
      .method = "POST", .path = "/http-proxies/web/hosts/h1", .body_rule = B_OPTIONAL,

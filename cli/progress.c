@@ -21,6 +21,7 @@ static int running;        /* the thread exists; guarded by lock */
 static int stopping;       /* guarded by lock */
 static volatile int shown; /* a line is on screen (read by the SIGINT handler) */
 static char label[64];
+static struct timespec started; /* CLOCK_MONOTONIC at progress_start() */
 
 static void write_stderr(const char *s, size_t n)
 {
@@ -45,15 +46,13 @@ static void draw(long seconds)
 static void *progress_main(void *unused)
 {
     (void)unused;
-    struct timespec start, deadline;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    deadline = start;
+    struct timespec deadline = started;
     pthread_mutex_lock(&lock);
-    for (long seconds = 0; !stopping; seconds++) {
-        draw(seconds);
+    for (long seconds = 1; !stopping; seconds++) {
         deadline.tv_sec++;
         while (!stopping && pthread_cond_timedwait(&wake, &lock, &deadline) != ETIMEDOUT)
             ;
+        if (!stopping) draw(seconds);
     }
     pthread_mutex_unlock(&lock);
     return NULL;
@@ -70,6 +69,12 @@ void progress_start(const char *what)
     pthread_condattr_destroy(&attr);
     snprintf(label, sizeof label, "%s", what);
     stopping = 0;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    /* The first frame now, not when the thread gets to run: even a quick
+     * call shows what it was doing. */
+    pthread_mutex_lock(&lock);
+    draw(0);
+    pthread_mutex_unlock(&lock);
     if (pthread_create(&thread, NULL, progress_main, NULL) == 0)
         running = 1;
     else
@@ -78,14 +83,15 @@ void progress_start(const char *what)
 
 void progress_stop(void)
 {
-    if (!running) return;
-    pthread_mutex_lock(&lock);
-    stopping = 1;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    pthread_cond_destroy(&wake);
-    running = 0;
+    if (running) {
+        pthread_mutex_lock(&lock);
+        stopping = 1;
+        pthread_cond_signal(&wake);
+        pthread_mutex_unlock(&lock);
+        pthread_join(thread, NULL);
+        pthread_cond_destroy(&wake);
+        running = 0;
+    }
     if (shown) write_stderr(CLEAR_LINE, sizeof CLEAR_LINE - 1);
     shown = 0;
 }

@@ -2063,7 +2063,7 @@ static void test_progress(void)
     spawn_result r;
     check_set_case("create shows elapsed time on a terminal, then clears it");
     fs_reset(fs);
-    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2, .delay_ms = 2300});
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2, .delay_ms = 2600});
     run_cli((const char *[]){"create", NULL}, NULL, SPAWN_STDERR_TTY, &r);
     CHECK_EQ_INT(r.status, 0);
     CHECK_CONTAINS(r.err, "\r\033[Kprovisioning\xe2\x80\xa6 0s");

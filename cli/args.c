@@ -113,6 +113,18 @@ static int option_store(const cli_command *cmd, const option_def *def, const cha
     return 0;
 }
 
+/** Whether @p arg is one of the options that go before the command, so
+ *  that `litterbox get ID --json` can say where --json belongs. */
+static int is_global_option(const char *arg)
+{
+    static const char *const globals[] = {"--url",  "--token-file", "--timeout", "--env-prefix",
+                                          "--json", "-v",           "--verbose", "--version"};
+    size_t len = strcspn(arg, "=");
+    for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
+        if (strlen(globals[i]) == len && strncmp(arg, globals[i], len) == 0) return 1;
+    return 0;
+}
+
 int args_parse(const cli_command *cmd, int argc, char **argv, cmd_args *a)
 {
     a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
@@ -132,6 +144,9 @@ int args_parse(const cli_command *cmd, int argc, char **argv, cmd_args *a)
             a->help = 1;
             continue;
         }
+        if (is_global_option(arg))
+            return usage_error("%s: %s is a global option: put it before the command", cmd->name,
+                               arg);
         if (arg[1] != '-') return usage_error("%s: unknown option '%s'", cmd->name, arg);
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');

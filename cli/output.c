@@ -6,6 +6,7 @@
  * and this makes the CLI's own promise ("never the token") independent of
  * that. It also means a failed run under --json never leaves half a
  * document on stdout. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -149,9 +150,19 @@ int out_finish(void)
 
 void err_line(const char *line)
 {
-    char buf[2048];
+    /* One line, whatever the service put in its message: control bytes
+     * (a newline, an escape sequence) are shown as \xNN. */
+    char buf[2048], safe[2048 * 4];
     redact(line, buf, sizeof buf);
-    progress_write_line(buf);
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)buf; *p && n + 5 < sizeof safe; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            n += (size_t)snprintf(safe + n, sizeof safe - n, "\\x%02x", *p);
+        else
+            safe[n++] = (char)*p;
+    }
+    safe[n] = '\0';
+    progress_write_line(safe);
 }
 
 /** Format and print `litterbox: <code>: <message>`. */
@@ -364,7 +375,7 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
         const host_field *fd = &host_fields[i];
         const char *s =
             fd->kind == FIELD_PORT || fd->kind == FIELD_DISK ? NULL : field_string(h, fd);
-        char num[32];
+        char num[32], saved[PATH_MAX + 32];
         const char *value = s && *s ? s : "-";
         const char *sgr = NULL;
         switch (fd->kind) {
@@ -383,9 +394,10 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
             /* A key on a screen ends up in scrollback, logs and recordings. */
             if (!s)
                 value = "-";
-            else if (note && note->saved_to)
-                value = "returned, saved to the --key-file";
-            else
+            else if (note && note->saved_to) {
+                snprintf(saved, sizeof saved, "saved to %s (mode 0600)", note->saved_to);
+                value = saved;
+            } else
                 value = "returned but not shown; save it with create --key-file FILE";
             break;
         default:

@@ -126,6 +126,15 @@ static void check_run_invariants(const char *const *argv, int mode, const spawn_
     CHECK_EQ_INT(strlen(r->out), r->out_len); /* no NUL bytes */
     if (!(mode & SPAWN_STDOUT_TTY)) CHECK_LACKS(r->out, "\033[");
     if (!(mode & SPAWN_STDERR_TTY)) {
+        /* Every line on stderr is one of ours: an error is one line. */
+        for (const char *line = r->err; *line;) {
+            const char *nl = strchr(line, '\n');
+            if (!CHECK(strncmp(line, "litterbox: ", 11) == 0 ||
+                       strncmp(line, "Try 'litterbox --help'.\n", 24) == 0))
+                fprintf(stderr, "  stray stderr line: %.*s\n", (int)(nl ? nl - line : 80), line);
+            CHECK(nl != NULL); /* and it ends with a newline */
+            line = nl ? nl + 1 : line + strlen(line);
+        }
         CHECK_LACKS(r->err, "\033[");
         CHECK_LACKS(r->err, "provisioning\xe2\x80\xa6");
     }
@@ -672,6 +681,19 @@ static const cli_case cases[] = {
      0,
      {{0}}},
 
+    {"global option after the command",
+     {"get", ID1, "--json", NULL},
+     {NULL},
+     {{0}},
+     2,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: invalid: get: --json is a global option: put it before the command\n" USAGE,
+     {NULL},
+     0,
+     {{0}}},
+
     /* ---- configuration ---- */
     {"no service URL",
      {"list", NULL},
@@ -1016,6 +1038,30 @@ static const cli_case cases[] = {
      {NULL},
      1,
      {{"GET", "/hosts", {NULL}, {NULL}}}},
+    {"a detail with control bytes stays one line",
+     {"get", ID1, NULL},
+     {NULL},
+     {R(404, "{\"detail\":\"no\\nsuch\\u001b[31m host\"}")},
+     4,
+     "",
+     {NULL},
+     {NULL},
+     NULL,
+     {"litterbox: not_found: no", "such", " host (HTTP 404)\n"},
+     1,
+     {GET1}},
+    {"a file name with a newline stays one line",
+     {"create", "--env-file", "two\nlines.env", NULL},
+     {NULL},
+     {{0}},
+     1,
+     "",
+     {NULL},
+     {NULL},
+     "litterbox: local: cannot read two\\x0alines.env: No such file or directory\n",
+     {NULL},
+     0,
+     {{0}}},
     {"500 response",
      {"list", NULL},
      {NULL},
@@ -1868,7 +1914,7 @@ static void test_key_file(void)
     write_text("host.key", "old contents", 0644); /* replaced, and made private */
     run_cli((const char *[]){"create", "--key-file", "host.key", NULL}, NULL, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned, saved to the --key-file"));
+    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("saved to host.key (mode 0600)"));
     CHECK_EQ_INT(file_mode("host.key"), 0600);
     char *key = read_text("host.key");
     CHECK_EQ_STR(key, PRIVATE_KEY_TEXT);

@@ -271,6 +271,41 @@ static void fuzz_health(const uint8_t *body, size_t len)
         check_error(&err, rc);
 }
 
+/* 1 when s is valid UTF-8 with no control bytes: one printable line.
+ * Written apart from the library's own utf8_valid, so as not to share a
+ * mistake with it. */
+static int printable_utf8_line(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        unsigned c = *u, n, cp;
+        if (c < 0x20 || c == 0x7F)
+            return 0;
+        if (c < 0x80) {
+            u++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, cp = c & 0x07;
+        else
+            return 0;
+        for (unsigned i = 1; i <= n; i++) {
+            if ((u[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (u[i] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        u += n + 1;
+    }
+    return 1;
+}
+
 /* sdk.md rule 4: the status decides, whatever the body. */
 static void check_classification(int status, lb_code rc)
 {
@@ -321,6 +356,9 @@ static void fuzz_error(int with_secret, unsigned char p1, unsigned char p2, cons
     check(memchr(err.message, '\0', sizeof err.message) != NULL);
     check(memchr(err.error_code, '\0', sizeof err.error_code) != NULL);
     check_classification(status, rc);
+    /* Rule 5: quoted bodies have control bytes escaped and are cut on a
+     * UTF-8 boundary; the classifier escapes a JSON detail the same way. */
+    check(printable_utf8_line(err.message));
     if (secret) {
         check(strstr(err.message, secret) == NULL);
         check(strstr(err.error_code, secret) == NULL);

@@ -224,6 +224,28 @@ static void test_lengths(void)
     if (!body || !detail)
         abort();
 
+    /* A non-JSON body is quoted after the status. */
+    static const struct {
+        int status;
+        const char *body, *quoted;
+    } quoted[] = {
+        {500, "line one\nline two", "\"line one"},
+        {502, "<html>Bad Gateway</html>", "\"<html>Bad Gateway"},
+        {404, "Not Found", "\"Not Found"},
+        {418, "[1,", "\"[1,"},
+        {503, "{\"detail\":\"cut", "\"{"},
+    };
+    for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+        check_set_case("non-JSON body %d %s", quoted[i].status, quoted[i].quoted);
+        error_from_response(quoted[i].status, quoted[i].body, strlen(quoted[i].body), TOKEN,
+                            &err);
+        char head[16];
+        snprintf(head, sizeof head, "HTTP %d", quoted[i].status);
+        CHECK(strncmp(err.message, head, strlen(head)) == 0);
+        CHECK_CONTAINS(err.message, quoted[i].quoted);
+        CHECK_EQ_INT(err.http_status, quoted[i].status);
+    }
+
     /* A non-JSON body is quoted, at most 200 bytes of it. */
     check_set_case("non-JSON body of 1000 bytes");
     memset(body, 'a', 1000);

@@ -55,12 +55,14 @@ static int create_opts_from_args(const cli_ctx *ctx, lb_create_opts *o, str_list
         if (str_list_push(env, a->env.items[i]) != 0)
             return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
     o->env = env->count ? env->items : NULL;
-    if (a->key_file) {
-        char why[512];
-        /* Found out now, before a VM exists whose only key would be lost. */
-        char probe[PATH_MAX];
-        snprintf(probe, sizeof probe, "%s%s", a->key_file, a->count ? "-1" : "");
-        if (file_check_writable(probe, why, sizeof why) != 0)
+    /* Found out now, before a VM exists whose only key would be lost. */
+    for (long long i = 1; a->key_file && i <= *count; i++) {
+        char why[512], path[PATH_MAX];
+        if (a->count)
+            snprintf(path, sizeof path, "%s-%lld", a->key_file, i);
+        else
+            snprintf(path, sizeof path, "%s", a->key_file);
+        if (file_check_writable(path, why, sizeof why) != 0)
             return fail(CLI_EXIT_LOCAL, "local", "%s", why);
     }
     return 0;

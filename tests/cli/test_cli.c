@@ -1959,6 +1959,17 @@ static void test_key_file(void)
     CHECK_EQ_INT(file_mode("victim.txt"), 0644);
     spawn_result_free(&r);
 
+    check_set_case("create --count --key-file refuses a symlinked FILE-2 up front");
+    fs_reset(fs);
+    unlink("multi.key-2");
+    if (symlink("victim.txt", "multi.key-2") != 0) CHECK_FAIL("symlink: %s", strerror(errno));
+    run_cli((const char *[]){"create", "--count", "2", "--key-file", "multi.key", NULL}, NULL,
+            SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_EQ_STR(r.err, "litterbox: local: refusing to write multi.key-2: it is a symbolic link\n");
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+
     check_set_case("create --key-file in a missing folder");
     fs_reset(fs);
     run_cli((const char *[]){"create", "--key-file", "no/such/dir/k", NULL}, NULL, SPAWN_PIPES, &r);

@@ -102,6 +102,14 @@
     "\"known_hosts\":\"203.0.113.7 ssh-ed25519 AAAA\",\"last_error\":\"\","                        \
     "\"created_at\":\"2030-01-01T00:00:00Z\",\"updated_at\":\"2030-01-01T00:00:00Z\"}"
 
+/* A host whose name, used as the default known_hosts file name, would
+ * leave the current folder. */
+#define HOST_DOTDOT_NAME                                                                           \
+    "{\"id\":\"" ID1 "\",\"name\":\"../escaped\",\"status\":\"active\","                           \
+    "\"provider\":\"p\",\"image\":\"i\",\"ssh_host\":\"203.0.113.7\",\"ssh_port\":22,"             \
+    "\"known_hosts\":\"203.0.113.7 ssh-ed25519 AAAA\",\"last_error\":\"\","                        \
+    "\"created_at\":\"2030-01-01T00:00:00Z\",\"updated_at\":\"2030-01-01T00:00:00Z\"}"
+
 /* The service echoing the token back inside a host field. */
 #define HOST_ECHOING_TOKEN                                                                         \
     "{\"id\":\"" ID1 "\",\"name\":\"sb-0123456789ab\",\"status\":\"error\","                       \

@@ -732,7 +732,7 @@ static const cli_case cases[] = {
      .out =
          "ID                                    NAME             STATUS         SSH              "
          "               EXPIRES\n" ID1 "  sb-0123456789ab  active         203.0.113.7:2222        "
-                                        "        2030-01-02T00:00:00Z\n" ID3
+         "        2030-01-02T00:00:00Z\n" ID3
          "  sb-bbbbbbbbbbbb  bootstrapping  sb-bbbbbbbbbbbb.tail.ts.net:22  never\n" ID2
          "  sb-aaaaaaaaaaaa  active         198.51.100.4:22                 never\n",
      .err = "",
@@ -1502,6 +1502,17 @@ static void test_ssh_config(void)
     CHECK_EQ_STR(r.out, "");
     CHECK_CONTAINS(r.err, "litterbox: response: ");
     CHECK(access("evil.kh", F_OK) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("ssh-config: a name that is no safe file name needs --known-hosts");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_DOTDOT_NAME});
+    run_cli((const char *[]){"ssh-config", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 8);
+    CHECK_EQ_STR(r.out, "");
+    CHECK_EQ_STR(r.err, "litterbox: response: the host's name is not a safe file name; use "
+                        "--known-hosts FILE\n");
+    CHECK(access("../escaped.known_hosts", F_OK) != 0);
     spawn_result_free(&r);
 
     check_set_case("ssh-config of an unknown host");

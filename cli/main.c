@@ -248,54 +248,63 @@ static void wipe_free(char *s)
     free(s);
 }
 
+/**
+ * A client from the flags, each flag overriding its own variable and the
+ * rest read from the environment.
+ * @return the client, or NULL with *status set (after printing why).
+ */
+static lb_client *client_from_flags(const cli_globals *g, const char *prefix,
+                                    lb_client_options *opts, int *status)
+{
+    char key[256];
+    const char *url = g->url ? g->url : env_prefixed(prefix, "SERVICE_URL", key, sizeof key);
+    if (!url) {
+        *status = fail(CLI_EXIT_USAGE, "invalid", "%s is not set and --url was not given", key);
+        return NULL;
+    }
+    const char *timeout = g->timeout;
+    if (!timeout) {
+        timeout = env_prefixed(prefix, "SERVICE_TIMEOUT", key, sizeof key);
+        if (timeout && parse_seconds(timeout) < 0) {
+            *status = fail(CLI_EXIT_USAGE, "invalid",
+                           "%s: '%s' is not a positive number of seconds", key, timeout);
+            return NULL;
+        }
+    }
+    if (timeout) opts->timeout_s = parse_seconds(timeout);
+    char *file_token = NULL;
+    const char *token;
+    if (g->token_file) {
+        token = file_token = token_from_file(g->token_file, status);
+        if (!token) return NULL;
+    } else if ((token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key)) == NULL) {
+        *status =
+            fail(CLI_EXIT_USAGE, "invalid", "%s is not set and --token-file was not given", key);
+        return NULL;
+    }
+    out_set_secret(token);
+    lb_error err;
+    lb_client *client = lb_client_new(url, token, opts, &err);
+    wipe_free(file_token); /* the client holds its own copy */
+    if (!client) *status = report_error(&err, NULL);
+    return client;
+}
+
 lb_client *cli_client(cli_ctx *ctx, int *status)
 {
     if (ctx->client) return ctx->client;
     lb_client_options opts = LB_CLIENT_OPTIONS_INIT;
     if (ctx->g.verbose) opts.log = log_line;
     const char *prefix = ctx->g.env_prefix ? ctx->g.env_prefix : "SANDBOX_";
-    char key[256];
-    lb_error err;
-    memset(&err, 0, sizeof err);
     const cli_globals *g = &ctx->g;
-    if (!g->url && !g->token_file && !g->timeout) {
-        out_set_secret(env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key));
-        ctx->client = lb_client_from_env(prefix, &opts, &err);
-    } else {
-        /* Flags override the environment one setting at a time. */
-        const char *url = g->url ? g->url : env_prefixed(prefix, "SERVICE_URL", key, sizeof key);
-        if (!url) {
-            *status = fail(CLI_EXIT_USAGE, "invalid", "%s is not set and --url was not given", key);
-            return NULL;
-        }
-        char *file_token = NULL;
-        const char *token;
-        if (g->token_file) {
-            token = file_token = token_from_file(g->token_file, status);
-            if (!token) return NULL;
-        } else {
-            token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key);
-            if (!token) {
-                *status = fail(CLI_EXIT_USAGE, "invalid",
-                               "%s is not set and --token-file was not given", key);
-                return NULL;
-            }
-        }
-        const char *timeout = g->timeout;
-        if (!timeout) {
-            timeout = env_prefixed(prefix, "SERVICE_TIMEOUT", key, sizeof key);
-            if (timeout && parse_seconds(timeout) < 0) {
-                wipe_free(file_token);
-                *status = fail(CLI_EXIT_USAGE, "invalid",
-                               "%s: '%s' is not a positive number of seconds", key, timeout);
-                return NULL;
-            }
-        }
-        if (timeout) opts.timeout_s = parse_seconds(timeout);
-        out_set_secret(token);
-        ctx->client = lb_client_new(url, token, &opts, &err);
-        wipe_free(file_token);
+    if (g->url || g->token_file || g->timeout) {
+        ctx->client = client_from_flags(g, prefix, &opts, status);
+        return ctx->client;
     }
+    char key[256];
+    out_set_secret(env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key));
+    lb_error err;
+    ctx->client = lb_client_from_env(prefix, &opts, &err);
     if (!ctx->client) *status = report_error(&err, NULL);
     return ctx->client;
 }

@@ -85,7 +85,10 @@ typedef struct lb_client_options {
     unsigned int version;      /**< LB_CLIENT_OPTIONS_INIT sets it */
     double timeout_s;          /**< whole request once sent; 0 means 300 */
     double connect_timeout_s;  /**< 0 means 10 */
-    long max_connections;      /**< 0 means 20 */
+    /** 0 means 20. Blocking calls beyond it (from more threads) wait for a
+     *  connection; non-blocking calls beyond it wait in order. Each API has
+     *  its own pool of this size. */
+    long max_connections;
     size_t max_response_bytes; /**< 0 means 256 MiB */
     const char *ca_file;       /**< NULL: the system's trust store */
     const char *user_agent;    /**< NULL: "liblitterbox/<version>" */

@@ -113,7 +113,11 @@ lb_client *lb_client_new(const char *base_url, const char *token, const lb_clien
                                                   : DEFAULT_MAX_RESPONSE_BYTES;
     c->log = o->log;
     c->log_data = o->log_data;
-    if (failed || pthread_mutex_init(&c->lock, NULL) != 0) {
+    int mutex_ok = !failed && pthread_mutex_init(&c->lock, NULL) == 0;
+    int cond_ok = mutex_ok && pthread_cond_init(&c->lane_free, NULL) == 0;
+    if (!cond_ok) {
+        if (mutex_ok)
+            pthread_mutex_destroy(&c->lock);
         free(c->base_url);
         if (c->auth_header)
             secure_zero(c->auth_header, strlen(c->auth_header));
@@ -185,21 +189,30 @@ lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts,
 lane *lane_take(lb_client *c)
 {
     pthread_mutex_lock(&c->lock);
+    while (!c->idle && c->lanes_out >= c->max_connections)
+        pthread_cond_wait(&c->lane_free, &c->lock);
     lane *l = c->idle;
     if (l)
         c->idle = l->next;
+    c->lanes_out++;
     pthread_mutex_unlock(&c->lock);
     if (l)
         return l;
     l = calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
-    l->multi = curl_multi_init();
-    l->easy = curl_easy_init();
-    if (!l->multi || !l->easy) {
-        curl_multi_cleanup(l->multi);
-        curl_easy_cleanup(l->easy);
-        free(l);
+    if (l) {
+        l->multi = curl_multi_init();
+        l->easy = curl_easy_init();
+    }
+    if (!l || !l->multi || !l->easy) {
+        if (l) {
+            curl_multi_cleanup(l->multi);
+            curl_easy_cleanup(l->easy);
+            free(l);
+        }
+        pthread_mutex_lock(&c->lock);
+        c->lanes_out--;
+        pthread_cond_signal(&c->lane_free);
+        pthread_mutex_unlock(&c->lock);
         return NULL;
     }
     return l;
@@ -214,18 +227,13 @@ static void lane_free(lane *l)
 
 void lane_give(lb_client *c, lane *l)
 {
+    /* Every lane out is kept: there are never more than max_connections. */
     pthread_mutex_lock(&c->lock);
-    size_t idle = 0;
-    for (lane *p = c->idle; p; p = p->next)
-        idle++;
-    int keep = (long)idle < c->max_connections;
-    if (keep) {
-        l->next = c->idle;
-        c->idle = l;
-    }
+    l->next = c->idle;
+    c->idle = l;
+    c->lanes_out--;
+    pthread_cond_signal(&c->lane_free);
     pthread_mutex_unlock(&c->lock);
-    if (!keep)
-        lane_free(l);
 }
 
 void lb_client_close(lb_client *c)
@@ -238,6 +246,7 @@ void lb_client_close(lb_client *c)
         c->idle = l->next;
         lane_free(l);
     }
+    pthread_cond_destroy(&c->lane_free);
     pthread_mutex_destroy(&c->lock);
     secure_zero(c->auth_header, strlen(c->auth_header));
     free(c->auth_header);

@@ -112,12 +112,15 @@ struct lb_client {
     size_t max_response_bytes;
     void (*log)(void *log_data, const char *line);
     void *log_data;
-    pthread_mutex_t lock; /* guards idle */
+    pthread_mutex_t lock; /* guards idle and lanes_out */
+    pthread_cond_t lane_free; /* a lane came back */
     lane *idle;
+    long lanes_out; /* lanes in use by blocking calls: at most max_connections */
     struct async_state *async; /* the non-blocking API's, made on first use */
 };
 
-lane *lane_take(lb_client *c);            /* NULL on ENOMEM */
+/* Waits while max_connections lanes are in use. NULL on ENOMEM. */
+lane *lane_take(lb_client *c);
 void lane_give(lb_client *c, lane *l);
 
 /* What a successful answer decodes into. */

@@ -30,6 +30,7 @@ typedef struct cli_case {
     const char *out_lacks[3];
     const char *err; /* exact stderr */
     const char *err_has[4];
+    const char *err_lacks[3];
     int nreq;
     req_expect req[4];
 } cli_case;

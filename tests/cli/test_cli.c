@@ -314,6 +314,8 @@ static void run_case(const cli_case *c)
     if (c->err) ok &= CHECK_EQ_STR(r.err, c->err);
     for (size_t i = 0; i < 4 && c->err_has[i]; i++)
         ok &= CHECK_CONTAINS(r.err, c->err_has[i]);
+    for (size_t i = 0; i < 3 && c->err_lacks[i]; i++)
+        ok &= CHECK_LACKS(r.err, c->err_lacks[i]);
     if (!ok) dump_run(&r);
     if (CHECK_EQ_INT(fs_request_count(fs), c->nreq))
         for (int i = 0; i < c->nreq; i++)
@@ -418,7 +420,7 @@ static char *read_text(const char *path)
 
 static void write_fixture_files(void)
 {
-    write_text("token.txt", FILE_TOKEN "\n", 0600);
+    write_text("token.txt", FILE_TOKEN "\r\n", 0600);
     write_text("good.env",
                "# a comment\nA=1\n\n   # indented comment\r\n"
                "B=has = sign and spaces \r\n",

@@ -31,6 +31,10 @@ typedef struct spawn_result {
     size_t out_len, err_len;
 } spawn_result;
 
+/** Whether this system can give the child a pseudo-terminal (a container
+ *  without /dev/ptmx cannot); the terminal tests are skipped without one. */
+int spawn_pty_available(void);
+
 /** Run @p program. @return 0, or -1 when the child could not be run (the
  *  reason is printed). Free the result with spawn_result_free(). */
 int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res);

@@ -160,6 +160,7 @@ void err_line(const char *line);
 /** How create saved (or not) a returned private key, for the human form. */
 typedef struct key_note {
     const char *saved_to; /* the file written, or NULL */
+    int save_failed;      /* --key-file was given and writing it failed */
 } key_note;
 
 /** One host: `key: value` lines, or one JSON object. */

@@ -131,6 +131,7 @@ int cmd_create(cli_ctx *ctx)
                     snprintf(key_paths[i], n, "%s", a->key_file);
                 st = save_private_key(hosts[i], key_paths[i]);
                 if (st == 0 && hosts[i]->private_key) notes[i].saved_to = key_paths[i];
+                notes[i].save_failed = st != 0;
             }
         }
         if (status == 0) status = st;

@@ -394,6 +394,8 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
             /* A key on a screen ends up in scrollback, logs and recordings. */
             if (!s)
                 value = "-";
+            else if (note && note->save_failed)
+                value = "returned but not saved (see the error); not shown";
             else if (note && note->saved_to) {
                 snprintf(saved, sizeof saved, "saved to %s (mode 0600)", note->saved_to);
                 value = saved;

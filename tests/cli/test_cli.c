@@ -516,6 +516,29 @@ static void test_key_file(void)
     CHECK_EQ_INT(fs_request_count(fs), 0);
     spawn_result_free(&r);
 
+    check_set_case("create: a key that cannot be written; the host is still printed");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    /* A file-size limit of 0 (set by a shell for the child only) makes the
+     * write itself fail after every check before it has passed. */
+    signal(SIGXFSZ, SIG_IGN);
+    char **env = env_build(NULL);
+    const char *sh_argv[] = {
+        "-c", "ulimit -f 0; exec \"$0\" \"$@\"", LB_CLI_PATH, "create", "--key-file", "big.key",
+        NULL};
+    spawn_opts o = {sh_argv, (const char *const *)env, SPAWN_PIPES, NULL, NULL, 0};
+    if (spawn_run("/bin/sh", &o, &r) != 0) CHECK_FAIL("could not run /bin/sh");
+    env_free(env);
+    signal(SIGXFSZ, SIG_DFL);
+    check_run_invariants(sh_argv + 3, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned but not saved (see the error); not shown"));
+    CHECK_CONTAINS(r.err, "litterbox: local: cannot write big.key: write: ");
+    CHECK_CONTAINS(r.err, "(host " ID1 ")\n");
+    CHECK(access("big.key", F_OK) != 0);
+    CHECK_EQ_INT(fs_request_count(fs), 1);
+    spawn_result_free(&r);
+
     check_set_case("create --key-file in a missing folder");
     fs_reset(fs);
     run_cli((const char *[]){"create", "--key-file", "no/such/dir/k", NULL}, NULL, SPAWN_PIPES, &r);

@@ -178,6 +178,17 @@ const cli_case cli_cases[] = {
      .out = "",
      .err =
          "litterbox: invalid: get: --json is a global option: put it before the command\n" USAGE},
+    {.name = "--disk-gb 0",
+     .argv = {"create", "--disk-gb", "0", NULL},
+     .exit = 2,
+     .out = "",
+     .err_has = {"create: --disk-gb: '0' is not a positive number", USAGE}},
+    {.name = "an env key from a file and a flag",
+     .argv = {"create", "--env-file", "more.env", "--env", "D=5", NULL},
+     .exit = 2,
+     .out = "",
+     .err_has = {"litterbox: invalid: "}},
+
     /* ---- configuration ---- */
     {.name = "no service URL",
      .argv = {"list", NULL},

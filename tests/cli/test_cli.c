@@ -549,6 +549,34 @@ static void test_key_file(void)
     CHECK_EQ_INT(count_temp_files(), 0);
 }
 
+/**
+ * Have OpenSSH itself read @p block (`ssh -G` prints the options it would
+ * use, and connects to nothing) and check the resolved lines @p want.
+ * Skipped where ssh is not installed.
+ */
+static void check_ssh_reads(const char *block, const char *host, const char *const *want)
+{
+    if (access("/usr/bin/ssh", X_OK) != 0) {
+        printf("SKIP ssh -G: /usr/bin/ssh not installed\n");
+        return;
+    }
+    write_text("ssh.conf", block, 0600);
+    char home[PATH_MAX + 8];
+    snprintf(home, sizeof home, "HOME=%s", workdir);
+    const char *env[] = {home, "PATH=/usr/bin:/bin", NULL};
+    const char *argv[] = {"-G", "-F", "ssh.conf", host, NULL};
+    spawn_opts o = {argv, env, SPAWN_PIPES, NULL, NULL, 0};
+    spawn_result r;
+    if (spawn_run("/usr/bin/ssh", &o, &r) != 0) {
+        CHECK_FAIL("could not run ssh -G");
+        return;
+    }
+    CHECK_EQ_INT(r.status, 0);
+    for (size_t i = 0; want[i]; i++)
+        CHECK_CONTAINS(r.out, want[i]);
+    spawn_result_free(&r);
+}
+
 static void test_ssh_config(void)
 {
     spawn_result r;
@@ -567,6 +595,13 @@ static void test_ssh_config(void)
     CHECK_EQ_INT(r.status, 0);
     CHECK_EQ_STR(r.out, want);
     CHECK_EQ_STR(r.err, "");
+    char line[3][PATH_MAX + 64];
+    snprintf(line[0], sizeof line[0], "\nuserknownhostsfile %s/sb-0123456789ab.known_hosts\n",
+             workdir);
+    check_ssh_reads(r.out, "sb-0123456789ab",
+                    (const char *[]){"\nhostname 203.0.113.7\n", "\nport 2222\n",
+                                     "\nuser sandbox\n", "\nstricthostkeychecking true\n", line[0],
+                                     NULL});
     CHECK_EQ_INT(file_mode("sb-0123456789ab.known_hosts"), 0600);
     char *kh = read_text("sb-0123456789ab.known_hosts");
     CHECK_EQ_STR(kh, KNOWN_HOSTS_TEXT);
@@ -592,6 +627,11 @@ static void test_ssh_config(void)
              workdir, workdir);
     CHECK_EQ_INT(r.status, 0);
     CHECK_EQ_STR(r.out, want);
+    snprintf(line[1], sizeof line[1], "\nuserknownhostsfile %s/kh dir/100%%.kh\n", workdir);
+    snprintf(line[2], sizeof line[2], "\nidentityfile %s/keys/id\n", workdir);
+    check_ssh_reads(r.out, "sb-bbbbbbbbbbbb",
+                    (const char *[]){"\nhostname sb-bbbbbbbbbbbb.tail.ts.net\n", "\nport 22\n",
+                                     "\nstricthostkeychecking true\n", line[1], line[2], NULL});
     CHECK_EQ_INT(file_mode("kh dir/100%.kh"), 0600);
     kh = read_text("kh dir/100%.kh");
     CHECK_EQ_STR(kh, "sb-bbbbbbbbbbbb.tail.ts.net ssh-ed25519 AAAAin\n");

@@ -700,6 +700,27 @@ static void test_ssh_config(void)
     CHECK_EQ_INT(count_temp_files(), 0);
 }
 
+/** Stdout that cannot be written is a local failure, not a silent success. */
+static void test_stdout_full(void)
+{
+    if (access("/dev/full", W_OK) != 0) {
+        printf("SKIP %s: no /dev/full\n", __func__);
+        return;
+    }
+    check_set_case("stdout is /dev/full");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    char **env = env_build(NULL);
+    const char *argv[] = {"-c", "exec \"$0\" \"$@\" >/dev/full", LB_CLI_PATH, "get", ID1, NULL};
+    spawn_opts o = {argv, (const char *const *)env, SPAWN_PIPES, NULL, NULL, 0};
+    spawn_result r;
+    if (spawn_run("/bin/sh", &o, &r) != 0) CHECK_FAIL("could not run /bin/sh");
+    env_free(env);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_EQ_STR(r.err, "litterbox: local: cannot write the output\n");
+    spawn_result_free(&r);
+}
+
 /* ---- terminals ---- */
 
 static void test_colour(void)
@@ -890,6 +911,7 @@ int main(void)
     test_help();
     test_key_file();
     test_ssh_config();
+    test_stdout_full();
     test_colour();
     test_progress();
     test_sigint();

@@ -295,6 +295,11 @@ lb_client *cli_client(cli_ctx *ctx, int *status)
     if (ctx->client) return ctx->client;
     lb_client_options opts = LB_CLIENT_OPTIONS_INIT;
     if (ctx->g.verbose) opts.log = log_line;
+    /* The service's logs can then tell the program from other SDK users. */
+    char user_agent[96];
+    snprintf(user_agent, sizeof user_agent, "litterbox-cli/%s liblitterbox/%s", LB_VERSION,
+             lb_version());
+    opts.user_agent = user_agent;
     const char *prefix = ctx->g.env_prefix ? ctx->g.env_prefix : "SANDBOX_";
     const cli_globals *g = &ctx->g;
     if (g->url || g->token_file || g->timeout) {

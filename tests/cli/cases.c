@@ -1,6 +1,7 @@
 /* The CLI cases as data. Grouped as cli.md is: usage errors, configuration,
  * each command and its output forms, each exit status, secrets. */
 #include "cases.h"
+#include "litterbox.h"
 
 // clang-format off
 #define R(status_, body_) {.status = (status_), .body = (body_)}
@@ -274,7 +275,8 @@ const cli_case cli_cases[] = {
      .nreq = 1,
      .req = {{"GET",
               "/hosts/" ID1,
-              {"Authorization: Bearer " TOKEN, "Accept: application/json"},
+              {"Authorization: Bearer " TOKEN, "Accept: application/json",
+               "User-Agent: litterbox-cli/" LB_VERSION " liblitterbox/" LB_VERSION},
               {NULL}}}},
     {.name = "get --json",
      .argv = {"--json", "get", ID1, NULL},

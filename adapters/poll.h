@@ -99,7 +99,8 @@ static inline lb_poll *lb_poll_attach(lb_client *client)
 static inline size_t lb_poll_fill(lb_poll *p, struct pollfd *dst, size_t room)
 {
     size_t n = p->count < room ? p->count : room;
-    memcpy(dst, p->fds, n * sizeof *dst);
+    if (n)
+        memcpy(dst, p->fds, n * sizeof *dst);
     return n;
 }
 

@@ -66,6 +66,7 @@ typedef struct cli_ctx {
     const struct cli_command *cmd;
     cmd_args a;
     lb_client *client; /* made on first use by cli_client() */
+    long parallel;     /* calls the command runs at once: the client's max_connections */
 } cli_ctx;
 
 /** One row of the command table (main.c). */

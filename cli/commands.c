@@ -8,9 +8,44 @@
 
 #include "cli.h"
 
-/* create --count: a loop of blocking creates, so keep it to what a person
- * would wait for. */
-#define COUNT_MAX 100
+/* create --count runs every create at once, one connection each. */
+#define COUNT_MAX 1000
+
+/* One call of a command that runs several at once (create --count,
+ * delete ID...): its outcome, kept until all are done so that errors are
+ * reported in argument order. */
+typedef struct call_slot {
+    lb_code code;
+    lb_error err;
+    lb_host *host; /* create's, owned by the slot */
+} call_slot;
+
+static void slot_done(lb_call *call, const lb_result *r, void *userdata)
+{
+    (void)call;
+    call_slot *slot = userdata;
+    slot->code = r->code;
+    if (r->code == LB_OK)
+        slot->host = r->host;
+    else
+        slot->err = *r->error;
+}
+
+/** A call that could not start: its slot carries the refusal. */
+static void slot_refused(call_slot *slot, const lb_error *err)
+{
+    slot->code = err->code;
+    slot->err = *err;
+}
+
+/** Run the started calls to their end. @return 0 or an exit status. */
+static int run_all(lb_client *c)
+{
+    lb_error err;
+    if (lb_client_run(c, -1, &err) != LB_OK)
+        return report_error(&err, NULL);
+    return 0;
+}
 
 /**
  * --expires-at for create (`never` allowed) or renew (not).
@@ -88,38 +123,50 @@ int cmd_create(cli_ctx *ctx)
     str_list env = {0};
     long long count;
     int status = create_opts_from_args(ctx, &o, &env, &count);
+    ctx->parallel = (long)count;
     lb_client *c = status == 0 ? cli_client(ctx, &status) : NULL;
     if (!c) {
         str_list_free(&env);
         return status;
     }
-    lb_host **hosts = calloc((size_t)count, sizeof *hosts);
+    call_slot *slots = calloc((size_t)count, sizeof *slots);
     key_note *notes = calloc((size_t)count, sizeof *notes);
     char **key_paths = calloc((size_t)count, sizeof *key_paths);
-    if (!hosts || !notes || !key_paths) {
+    if (!slots || !notes || !key_paths) {
         status = fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
         count = 0;
     }
+    /* Every create starts now; with --idempotency-key K, host i gets K-i. */
     for (long long i = 0; i < count; i++) {
-        char key[300], label[64], what[64];
+        char key[300];
         if (a->idempotency_key && a->count) {
             snprintf(key, sizeof key, "%s-%lld", a->idempotency_key, i + 1);
             o.idempotency_key = key;
         } else {
             o.idempotency_key = a->idempotency_key;
         }
-        snprintf(what, sizeof what, "host %lld of %lld", i + 1, count);
-        if (count > 1)
-            snprintf(label, sizeof label, "provisioning %lld/%lld", i + 1, count);
-        else
-            snprintf(label, sizeof label, "provisioning");
         lb_error err;
-        progress_start(label);
-        lb_code rc = lb_create_host(c, &o, &hosts[i], &err);
-        progress_stop();
+        if (!lb_create_host_async(c, &o, slot_done, &slots[i], &err))
+            slot_refused(&slots[i], &err);
+    }
+    char label[64];
+    if (count > 1)
+        snprintf(label, sizeof label, "provisioning %lld hosts", count);
+    else
+        snprintf(label, sizeof label, "provisioning");
+    progress_start(label);
+    int run_status = count ? run_all(c) : 0;
+    progress_stop();
+    if (status == 0)
+        status = run_status;
+
+    /* Outcomes in index order: errors, then the keys of those that succeeded. */
+    for (long long i = 0; i < count; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "host %lld of %lld", i + 1, count);
         int st = 0;
-        if (rc != LB_OK) {
-            st = report_error(&err, count > 1 ? what : NULL);
+        if (slots[i].code != LB_OK) {
+            st = report_error(&slots[i].err, count > 1 ? what : NULL);
         } else if (a->key_file) {
             size_t n = strlen(a->key_file) + 32;
             if ((key_paths[i] = malloc(n)) == NULL) {
@@ -129,23 +176,29 @@ int cmd_create(cli_ctx *ctx)
                     snprintf(key_paths[i], n, "%s-%lld", a->key_file, i + 1);
                 else
                     snprintf(key_paths[i], n, "%s", a->key_file);
-                st = save_private_key(hosts[i], key_paths[i]);
-                if (st == 0 && hosts[i]->private_key) notes[i].saved_to = key_paths[i];
+                st = save_private_key(slots[i].host, key_paths[i]);
+                if (st == 0 && slots[i].host->private_key) notes[i].saved_to = key_paths[i];
                 notes[i].save_failed = st != 0;
             }
         }
         if (status == 0) status = st;
     }
     /* What succeeded is printed even when something failed. */
-    if (a->count)
+    lb_host **hosts = calloc(count ? (size_t)count : 1, sizeof *hosts);
+    for (long long i = 0; hosts && i < count; i++)
+        hosts[i] = slots[i].host;
+    if (!hosts)
+        status = status ? status : fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+    else if (a->count)
         out_host_array(ctx, hosts, (size_t)count, notes);
     else if (count == 1 && hosts[0])
         out_host(ctx, hosts[0], &notes[0]);
     for (long long i = 0; i < count; i++) {
-        lb_host_free(hosts[i]);
+        lb_host_free(slots[i].host);
         free(key_paths[i]);
     }
     free(hosts);
+    free(slots);
     free(notes);
     free(key_paths);
     str_list_free(&env);
@@ -193,18 +246,29 @@ int cmd_list(cli_ctx *ctx)
 int cmd_delete(cli_ctx *ctx)
 {
     int status = 0;
+    size_t n = ctx->a.npos;
+    ctx->parallel = (long)n;
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
-    for (size_t i = 0; i < ctx->a.npos; i++) {
-        const char *id = ctx->a.pos[i];
+    call_slot *slots = calloc(n, sizeof *slots);
+    if (!slots) return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+    /* Every delete starts now; outcomes are reported in argument order. */
+    for (size_t i = 0; i < n; i++) {
         lb_error err;
-        if (lb_delete_host(c, id, &err) != LB_OK) {
-            int st = report_error(&err, id);
+        if (!lb_delete_host_async(c, ctx->a.pos[i], slot_done, &slots[i], &err))
+            slot_refused(&slots[i], &err);
+    }
+    status = run_all(c);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = ctx->a.pos[i];
+        if (slots[i].code != LB_OK) {
+            int st = report_error(&slots[i].err, id);
             if (status == 0) status = st;
         } else {
             out_done(ctx, "deleted %s", id);
         }
     }
+    free(slots);
     return status;
 }
 

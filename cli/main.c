@@ -38,14 +38,14 @@ static const cli_command commands[] = {
      "  --disk-gb N              disk size in GB\n"
      "  --key-file FILE          save the returned private key to FILE, mode 0600\n"
      "                           (with --count, FILE-1 ... FILE-N)\n"
-     "  --count N                create N hosts, one after another; prints what succeeded\n",
+     "  --count N                create N hosts at once; prints what succeeded\n",
      HOST_OPTS_CREATE, 0, 0, cmd_create},
     {"get", "ID", "Show a host.", NULL, 0, 1, 1, cmd_get},
     {"attach", "ID", "Show a host (the SDK's attach: a fresh request, nothing cached).", NULL, 0, 1,
      1, cmd_attach},
     {"list", "", "List every host, newest first.", NULL, 0, 0, 0, cmd_list},
     {"delete", "ID...",
-     "Delete hosts, one by one; carries on past failures and exits with the first failure's "
+     "Delete hosts, all at once; carries on past failures and exits with the first failure's "
      "status.",
      NULL, 0, 1, MANY, cmd_delete},
     {"renew", "ID [--expires-at TIME]", "Set a host's lease (default: now + the service's lease).",
@@ -295,6 +295,7 @@ lb_client *cli_client(cli_ctx *ctx, int *status)
     if (ctx->client) return ctx->client;
     lb_client_options opts = LB_CLIENT_OPTIONS_INIT;
     if (ctx->g.verbose) opts.log = log_line;
+    if (ctx->parallel > 0) opts.max_connections = ctx->parallel;
     /* The service's logs can then tell the program from other SDK users. */
     char user_agent[96];
     snprintf(user_agent, sizeof user_agent, "litterbox-cli/%s liblitterbox/%s", LB_VERSION,

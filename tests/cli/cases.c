@@ -5,6 +5,8 @@
 
 // clang-format off
 #define R(status_, body_) {.status = (status_), .body = (body_)}
+/* An answer for the one request (of several at once) that contains m. */
+#define RM(m, status_, body_) {.status = (status_), .body = (body_), .match = (m)}
 #define USAGE "Try 'litterbox --help'.\n"
 #define GET1 {"GET", "/hosts/" ID1, {NULL}, {NULL}}
 // clang-format on
@@ -600,7 +602,9 @@ const cli_case cli_cases[] = {
      .err_has = {"litterbox: local: cannot read nope.env: "}},
     {.name = "create --count with keys, one failure",
      .argv = {"--json", "create", "--count", "3", "--idempotency-key", "K", "--image", "img", NULL},
-     .resp = {R(201, HOST_V2), R(409, "{\"detail\":\"key in use\"}"), R(201, HOST_V1)},
+     .resp = {RM("K-1", 201, HOST_V2), RM("K-2", 409, "{\"detail\":\"key in use\"}"),
+              RM("K-3", 201, HOST_V1)},
+     .any_order = 1,
      .exit = 5,
      .out_has = {"[" HOST_V2_JSON ",{\"id\":\"" ID2 "\""},
      .err = "litterbox: conflict: host 2 of 3: key in use (HTTP 409)\n",
@@ -609,27 +613,33 @@ const cli_case cli_cases[] = {
              {"POST", "/hosts", {"Idempotency-Key: K-2"}, {"image=\"img\""}},
              {"POST", "/hosts", {"Idempotency-Key: K-3"}, {"image=\"img\""}}}},
     {.name = "create --count: first failure's status",
-     .argv = {"--json", "create", "--count", "2", NULL},
-     .resp = {R(503, "{\"detail\":\"busy\"}"), R(404, "{\"detail\":\"no such provider\"}")},
+     .argv = {"--json", "create", "--count", "2", "--idempotency-key", "run", NULL},
+     .resp = {RM("run-1", 503, "{\"detail\":\"busy\"}"),
+              RM("run-2", 404, "{\"detail\":\"no such provider\"}")},
+     .any_order = 1,
      .exit = 7,
      .out = "[]\n",
      .err = "litterbox: unavailable: host 1 of 2: busy (HTTP 503)\n"
             "litterbox: not_found: host 2 of 2: no such provider (HTTP 404)\n",
      .nreq = 2,
-     .req = {{"POST", "/hosts", {"!Idempotency-Key"}, {NULL}}, {"POST", "/hosts", {NULL}, {NULL}}}},
+     .req = {{"POST", "/hosts", {"Idempotency-Key: run-1"}, {NULL}},
+             {"POST", "/hosts", {"Idempotency-Key: run-2"}, {NULL}}}},
     {.name = "create --count human",
      .argv = {"create", "--count", "2", NULL},
      .resp = {R(201, HOST_V2), R(201, HOST_V2)},
+     .any_order = 1,
      .exit = 0,
      .out = HOST_V2_HUMAN "\n" HOST_V2_HUMAN,
      .err = "",
      .nreq = 2,
-     .req = {{"POST", "/hosts", {NULL}, {NULL}}, {"POST", "/hosts", {NULL}, {NULL}}}},
+     .req = {{"POST", "/hosts", {"!Idempotency-Key"}, {NULL}},
+             {"POST", "/hosts", {"!Idempotency-Key"}, {NULL}}}},
     /* ---- delete ---- */
     {.name = "delete several, carrying on",
      .argv = {"delete", ID1, ID2, ID3, NULL},
-     .resp = {R(204, NULL), R(404, "{\"detail\":\"host not found\"}"),
-              R(409, "{\"detail\":\"host is provisioning\"}")},
+     .resp = {RM(ID1, 204, NULL), RM(ID2, 404, "{\"detail\":\"host not found\"}"),
+              RM(ID3, 409, "{\"detail\":\"host is provisioning\"}")},
+     .any_order = 1,
      .exit = 4,
      .out = "deleted " ID1 "\n",
      .err = "litterbox: not_found: " ID2 ": host not found (HTTP 404)\n"
@@ -640,7 +650,8 @@ const cli_case cli_cases[] = {
              {"DELETE", "/hosts/" ID3, {NULL}, {NULL}}}},
     {.name = "delete --json prints nothing",
      .argv = {"--json", "delete", ID1, ID2, NULL},
-     .resp = {R(204, NULL), R(200, "{}")},
+     .resp = {RM(ID1, 204, NULL), RM(ID2, 200, "{}")},
+     .any_order = 1,
      .exit = 0,
      .out = "",
      .err = "",

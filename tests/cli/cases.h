@@ -33,6 +33,7 @@ typedef struct cli_case {
     const char *err_lacks[3];
     int nreq;
     req_expect req[4];
+    int any_order; /* the calls run at once: req[] may arrive in any order */
 } cli_case;
 
 extern const cli_case cli_cases[];

@@ -40,6 +40,7 @@ typedef struct fs_queued {
     fs_response r; /* headers and body point at the copies below */
     char *headers;
     char *body;
+    char *match;
     struct fs_queued *next;
 } fs_queued;
 
@@ -118,6 +119,7 @@ static void queued_free(fs_queued *q)
         return;
     free(q->headers);
     free(q->body);
+    free(q->match);
     free(q);
 }
 
@@ -540,11 +542,18 @@ static void *conn_main(void *arg)
             fs->record_cap = ncap;
         }
         fs->records[fs->record_count++] = rec;
-        if (fs->queue_head) {
-            q = fs->queue_head;
-            fs->queue_head = q->next;
-            if (!fs->queue_head)
-                fs->queue_tail = NULL;
+        fs_queued *prev = NULL;
+        for (q = fs->queue_head; q; prev = q, q = q->next)
+            if (!q->match || strstr(rec->pub.target, q->match) ||
+                (rec->pub.head && strstr(rec->pub.head, q->match)))
+                break;
+        if (q) {
+            if (prev)
+                prev->next = q->next;
+            else
+                fs->queue_head = q->next;
+            if (fs->queue_tail == q)
+                fs->queue_tail = prev;
             fs->queued--;
         }
         pthread_mutex_unlock(&fs->lock);
@@ -763,8 +772,10 @@ void fs_push(fake_server *fs, const fs_response *r)
     q->headers = r->headers ? xstrndup(r->headers, strlen(r->headers)) : NULL;
     size_t bl = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
     q->body = r->body ? xstrndup(r->body, bl) : NULL;
+    q->match = r->match ? xstrndup(r->match, strlen(r->match)) : NULL;
     q->r.headers = q->headers;
     q->r.body = q->body;
+    q->r.match = q->match;
     q->r.body_len = bl;
     pthread_mutex_lock(&fs->lock);
     if (fs->queue_tail)

@@ -20,6 +20,9 @@ typedef struct fs_response {
     int drop;             /* close the connection without answering */
     int truncate;         /* announce the full length, send half, close */
     int chunk_size;       /* > 0: send the body chunked in pieces of this size */
+    const char *match;    /* non-NULL: answers only a request whose target or
+                             header lines contain this text (for calls that
+                             arrive in any order); NULL answers any request */
 } fs_response;
 
 typedef struct fs_request {
@@ -38,7 +41,8 @@ void fs_stop(fake_server *fs);      /* joins the thread, frees everything */
 const char *fs_url(fake_server *fs);/* "http://127.0.0.1:PORT", owned by fs */
 int fs_port(fake_server *fs);
 
-/* Queue a response (copied). With an empty queue the server answers 599
+/* Queue a response (copied). A request takes the first queued response
+ * whose match fits it. With an empty queue the server answers 599
  * with a body saying so, which no test expects. */
 void fs_push(fake_server *fs, const fs_response *r);
 /* Forget queued responses and recorded requests. */

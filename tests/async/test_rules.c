@@ -163,9 +163,9 @@ static void on_chain(lb_call *call, const lb_result *r, void *userdata)
     ch->self.code = r->code;
     ch->cancel_self = lb_call_cancel(call); /* its callback is running: refused */
     ch->run_inside = lb_client_run(ch->client, 1, NULL);
-    if (ch->victim)
+    if (ch->victim && ch->victim_tally.fired == 0) /* its handle is valid until then */
         lb_call_cancel(ch->victim);
-    lb_get_host_async(ch->client, "h", on_done, &ch->started_tally, NULL);
+    lb_get_host_async(ch->client, "next", on_done, &ch->started_tally, NULL);
     lb_host_free(r->host);
 }
 
@@ -173,9 +173,9 @@ static void test_callback_starts_and_cancels(fake_server *fs)
 {
     check_set_case("a callback starts one call and cancels another");
     fs_reset(fs);
-    fs_response first = {.status = 200, .body = host, .delay_ms = 300};
-    fs_response fast = {.status = 200, .body = host};
-    fs_response slow = {.status = 200, .body = host, .delay_ms = 2000};
+    fs_response first = {.status = 200, .body = host, .delay_ms = 300, .match = "/first"};
+    fs_response slow = {.status = 200, .body = host, .delay_ms = 3000, .match = "/victim"};
+    fs_response fast = {.status = 200, .body = host, .match = "/next"};
     fs_push(fs, &first);
     fs_push(fs, &slow);
     fs_push(fs, &fast);
@@ -183,9 +183,8 @@ static void test_callback_starts_and_cancels(fake_server *fs)
     chain ch;
     memset(&ch, 0, sizeof ch);
     ch.client = c;
-    lb_get_host_async(c, "h", on_chain, &ch, NULL);
-    lb_client_run(c, 0.05, NULL); /* the first request leaves before the slow one */
-    ch.victim = lb_get_host_async(c, "h", on_done, &ch.victim_tally, NULL);
+    lb_get_host_async(c, "first", on_chain, &ch, NULL);
+    ch.victim = lb_get_host_async(c, "victim", on_done, &ch.victim_tally, NULL);
     CHECK_EQ_INT(lb_client_run(c, 10, NULL), LB_OK);
     CHECK_EQ_INT(ch.self.fired, 1);
     CHECK_EQ_INT(ch.cancel_self, LB_ERR_INVALID);

@@ -1,10 +1,11 @@
-# Thin wrapper over CMake. `make` builds, `make check` runs every test stage,
-# `make bench` runs the benchmarks, `make install PREFIX=...` installs.
+# Thin wrapper over CMake. `make demo` runs the whole job against a local
+# server, `make` builds, `make check` runs every test stage, `make bench`
+# runs the benchmarks, `make install PREFIX=...` installs.
 BUILD ?= build
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps check bench install clean format
+.PHONY: all deps check bench demo install clean format
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -15,6 +16,9 @@ deps:
 
 check: deps
 	bash scripts/check.sh
+
+demo: deps
+	bash scripts/demo.sh
 
 bench: deps
 	bash bench/run.sh

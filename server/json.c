@@ -1,0 +1,225 @@
+/* Request bodies into a small tree. yajl's own tree drops string lengths,
+ * so a "\u0000" inside an env value would silently cut it; the callbacks
+ * below keep every string with its length so that validation can refuse
+ * NUL bytes. Bodies are at most 1 MiB, so a tree is fine here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "server.h"
+
+#define MAX_DEPTH 64
+
+typedef struct builder {
+    jnode *root;
+    jnode *stack[MAX_DEPTH];
+    int depth;
+    char *pending_key; /* the key of the next member of the object on top */
+    size_t pending_key_len;
+    int failed;
+} builder;
+
+static char *copy_bytes(const unsigned char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+/* Attach a new node where the parser stands. */
+static jnode *add_node(builder *b, enum jtype type)
+{
+    jnode *n = calloc(1, sizeof *n);
+    if (!n) {
+        b->failed = 1;
+        return NULL;
+    }
+    n->type = type;
+    if (b->depth == 0) {
+        b->root = n;
+        return n;
+    }
+    jnode *parent = b->stack[b->depth - 1];
+    size_t cap = parent->n + 1;
+    jnode **kids = realloc(parent->kids, cap * sizeof *kids);
+    if (!kids) {
+        free(n);
+        b->failed = 1;
+        return NULL;
+    }
+    parent->kids = kids;
+    if (parent->type == J_OBJECT) {
+        char **keys = realloc(parent->keys, cap * sizeof *keys);
+        if (keys)
+            parent->keys = keys;
+        size_t *lens = keys ? realloc(parent->key_lens, cap * sizeof *lens) : NULL;
+        if (lens)
+            parent->key_lens = lens;
+        if (!keys || !lens) {
+            free(n);
+            b->failed = 1;
+            return NULL;
+        }
+        parent->keys[parent->n] = b->pending_key;
+        parent->key_lens[parent->n] = b->pending_key_len;
+        b->pending_key = NULL;
+    }
+    parent->kids[parent->n++] = n;
+    return n;
+}
+
+static int on_null(void *ctx)
+{
+    return add_node(ctx, J_NULL) != NULL;
+}
+
+static int on_bool(void *ctx, int v)
+{
+    jnode *n = add_node(ctx, J_BOOL);
+    if (n)
+        n->i = v;
+    return n != NULL;
+}
+
+static int on_int(void *ctx, long long v)
+{
+    jnode *n = add_node(ctx, J_INT);
+    if (n)
+        n->i = v;
+    return n != NULL;
+}
+
+static int on_double(void *ctx, double v)
+{
+    jnode *n = add_node(ctx, J_DOUBLE);
+    if (n)
+        n->d = v;
+    return n != NULL;
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    builder *b = ctx;
+    jnode *n = add_node(b, J_STRING);
+    if (!n)
+        return 0;
+    n->s = copy_bytes(s, len);
+    n->len = len;
+    if (!n->s)
+        b->failed = 1;
+    return n->s != NULL;
+}
+
+static int open_container(builder *b, enum jtype type)
+{
+    if (b->depth >= MAX_DEPTH)
+        return 0;
+    jnode *n = add_node(b, type);
+    if (!n)
+        return 0;
+    b->stack[b->depth++] = n;
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, J_OBJECT);
+}
+
+static int on_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+    builder *b = ctx;
+    free(b->pending_key);
+    b->pending_key = copy_bytes(s, len);
+    b->pending_key_len = len;
+    if (!b->pending_key)
+        b->failed = 1;
+    return b->pending_key != NULL;
+}
+
+static int on_end(void *ctx)
+{
+    builder *b = ctx;
+    b->depth--;
+    return 1;
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, J_ARRAY);
+}
+
+static const yajl_callbacks callbacks = {
+    on_null, on_bool,      on_int,     on_double, NULL, on_string,
+    on_start_map, on_map_key, on_end, on_start_array, on_end,
+};
+
+jnode *json_parse(const char *text, size_t len, char *why, size_t why_size)
+{
+    builder b;
+    memset(&b, 0, sizeof b);
+    yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
+    if (!h) {
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (st != yajl_status_ok || b.failed || !b.root) {
+        if (b.failed) {
+            snprintf(why, why_size, "out of memory");
+        } else if (b.depth >= MAX_DEPTH) {
+            snprintf(why, why_size, "nested more than %d deep", MAX_DEPTH);
+        } else {
+            unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
+            snprintf(why, why_size, "%s", msg ? (const char *)msg : "Expecting value");
+            if (msg)
+                yajl_free_error(h, msg);
+        }
+        json_free(b.root);
+        free(b.pending_key);
+        yajl_free(h);
+        return NULL;
+    }
+    free(b.pending_key);
+    yajl_free(h);
+    return b.root;
+}
+
+void json_free(jnode *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++) {
+        json_free(n->kids[i]);
+        if (n->keys)
+            free(n->keys[i]);
+    }
+    free(n->kids);
+    free(n->keys);
+    free(n->key_lens);
+    if (n->s) {
+        wipe(n->s, n->len); /* env values may be secrets */
+        free(n->s);
+    }
+    free(n);
+}
+
+const jnode *json_get(const jnode *obj, const char *key)
+{
+    if (!obj || obj->type != J_OBJECT)
+        return NULL;
+    size_t klen = strlen(key);
+    const jnode *found = NULL;
+    /* The last of repeated keys wins, as in Python's json. */
+    for (size_t i = 0; i < obj->n; i++)
+        if (obj->key_lens[i] == klen && memcmp(obj->keys[i], key, klen) == 0)
+            found = obj->kids[i];
+    return found;
+}

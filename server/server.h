@@ -1,0 +1,258 @@
+/* litterbox-server internals: what the files of server/ share.
+ *
+ * main.c reads the command line and runs the rest; http.c owns
+ * libmicrohttpd and the routing table; hosts.c, proxies.c, doctor.c and
+ * openapi.c answer the routes; validate.c turns bodies into requests or 422
+ * lists; store.c keeps hosts, leases and idempotency keys in memory and in
+ * SQLite; reaper.c expires leases; providers.c is the table of providers. */
+#ifndef LBS_SERVER_H
+#define LBS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provider.h"
+
+/* ---- util.c: buffers, JSON text, time, randomness ---------------------- */
+
+/* A growable string; data is always terminated once anything was added. */
+typedef struct sbuf {
+    char *data;
+    size_t len, cap;
+    int failed; /* an allocation failed: the content is incomplete */
+} sbuf;
+
+void sbuf_add(sbuf *b, const void *bytes, size_t len);
+void sbuf_adds(sbuf *b, const char *s);
+void sbuf_addf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A JSON string literal, quotes included, of len bytes of s. */
+void sbuf_json_str(sbuf *b, const char *s, size_t len);
+void sbuf_json_strz(sbuf *b, const char *s); /* NULL writes null */
+/* Hand the buffer over: the caller frees the result. "" when empty. */
+char *sbuf_take(sbuf *b);
+void sbuf_free(sbuf *b);
+void wipe(void *p, size_t n);
+/* free() after wiping a secret string; NULL-safe. */
+void free_secret(char *s);
+
+int64_t now_ms(void);
+/* RFC 3339 UTC, "2026-01-02T03:04:05Z" (".123Z" when ms are set). */
+void format_time(int64_t ms, char out[32]);
+/* An RFC 3339 date-time with an offset. 0 ok, -1 not a date-time, -2 no
+ * offset. */
+int parse_time(const char *s, size_t len, int64_t *ms);
+/* "10s", "1.5m", "1h", "2d" -> milliseconds; -1 when malformed. */
+int64_t parse_duration(const char *s);
+
+int random_bytes(void *out, size_t n); /* getrandom(); 0 or -1 */
+void new_uuid(char out[37]);           /* version 4 */
+void new_host_name(char out[16]);      /* "sb-" + 12 lowercase hex */
+int is_uuid(const char *s);
+char *xstrdup(const char *s); /* NULL-safe; aborts when memory is out */
+void *xcalloc(size_t n, size_t size);
+void base64_encode(sbuf *out, const unsigned char *in, size_t len);
+
+/* ---- json.c: request bodies as a tree that keeps string lengths -------- */
+
+enum jtype { J_NULL, J_BOOL, J_INT, J_DOUBLE, J_STRING, J_OBJECT, J_ARRAY };
+
+typedef struct jnode {
+    enum jtype type;
+    char *s;   /* J_STRING: bytes, terminated; may hold NUL (see len) */
+    size_t len;
+    long long i; /* J_INT, J_BOOL */
+    double d;    /* J_DOUBLE */
+    size_t n;    /* J_OBJECT, J_ARRAY: members */
+    char **keys; /* J_OBJECT */
+    size_t *key_lens;
+    struct jnode **kids;
+} jnode;
+
+/* NULL when the text is not one JSON value (why says where). */
+jnode *json_parse(const char *text, size_t len, char *why, size_t why_size);
+void json_free(jnode *n);
+/* The member named key, or NULL. */
+const jnode *json_get(const jnode *obj, const char *key);
+
+/* ---- validate.c: bodies into requests, or the service's 422 list ------ */
+
+/* The "detail" list of a 422, built as entries are added. */
+typedef struct verrs {
+    sbuf json; /* the entries, comma-separated, without the brackets */
+    int count;
+} verrs;
+
+/* loc: NULL-terminated; items that start with '#' are integers ("#0"). */
+void verrs_add(verrs *e, const char *type, const char *const *loc, const char *msg);
+void verrs_free(verrs *e);
+
+#define ENV_MAX_ENTRIES 256
+#define ENV_MAX_VALUE (32 * 1024)
+#define ENV_MAX_TOTAL (256 * 1024)
+#define BODY_MAX (1024 * 1024)
+
+typedef struct create_req {
+    char *image;    /* NULL: absent */
+    char *provider; /* NULL: absent */
+    char *instance_type;
+    long long disk_gb; /* 0: absent */
+    int expires_set;   /* 0 absent, 1 a time, 2 explicit null (permanent) */
+    int64_t expires_ms;
+    size_t env_count;
+    char **env_keys, **env_values;
+} create_req;
+
+void create_req_free(create_req *r);
+
+/* Each returns 0, or -1 with entries added to e. body NULL: no body. */
+int validate_create(const jnode *body, create_req *out, verrs *e);
+/* Renew: *expires_ms 0 means "the default lease". */
+int validate_renew(const jnode *body, int64_t *expires_ms, verrs *e);
+int validate_proxy_create(const jnode *body, verrs *e);
+int validate_proxy_name(const char *name, verrs *e);
+void validate_host_id(const char *id, verrs *e);
+/* An Idempotency-Key header value; NULL (absent) is fine. */
+void validate_idempotency_key(const char *key, verrs *e);
+/* The body could not be parsed at all. */
+void verrs_json_invalid(verrs *e, const char *why);
+
+/* ---- store.c: hosts, leases, idempotency keys -------------------------- */
+
+typedef struct host_rec {
+    char id[37];
+    char name[16];
+    char status[24];
+    char provider[32];
+    char *image, *ssh_host, *ssh_username, *known_hosts, *instance_type, *last_error, *state;
+    int ssh_port;
+    long long disk_gb;
+    int64_t created_ms, updated_ms;
+    int64_t activated_ms; /* 0: null */
+    int64_t expires_ms;   /* 0: null (permanent) */
+    int64_t seq;          /* creation order, for newest-first lists */
+    struct host_rec *next; /* store's hash chain */
+} host_rec;
+
+void host_rec_clear(host_rec *h); /* frees the strings */
+void host_rec_copy(host_rec *dst, const host_rec *src);
+
+enum wire_gen { WIRE_CURRENT, WIRE_V1 };
+
+/* The host record as JSON, in the generation asked for. private_key: the
+ * create response's key, or NULL (written as null). */
+void host_json(sbuf *out, const host_rec *h, enum wire_gen wire, const char *private_key);
+
+int store_open(const char *path, char *why, size_t why_size);
+void store_close(void);
+/* 0 ok, -1 database error (why). */
+int store_ping(char *why, size_t why_size);
+
+/* Render one host (0) or say it is unknown (-1). */
+int store_host_json(const char *id, enum wire_gen wire, sbuf *out);
+void store_list_json(enum wire_gen wire, sbuf *out);
+/* A copy of the host (0; clear it with host_rec_clear) or -1. */
+int store_host_get(const char *id, host_rec *out);
+/* Insert a new host unless max_live hosts that are not in `error` exist
+ * already: 0, -1 at capacity, -2 database error. Sets seq. */
+int store_host_insert(host_rec *h, long max_live);
+/* Replace the stored fields of an existing host: 0, -1 unknown, -2 db. */
+int store_host_update(const host_rec *h);
+/* 0, -1 unknown. Forgets idempotency keys that named it. */
+int store_host_delete(const char *id);
+/* Copies of every host (caller frees each with host_rec_clear, then the
+ * array). */
+host_rec *store_hosts_all(size_t *count);
+
+enum idem_result { IDEM_NEW, IDEM_REPLAY };
+/* Claim an idempotency key for a create. Waits while another create holds
+ * the same key. IDEM_NEW: the caller provisions and must call
+ * store_idem_finish. IDEM_REPLAY: host_id (37 bytes) and *private_key
+ * (malloc'd or NULL; free with free_secret) of the earlier create. */
+enum idem_result store_idem_claim(const char *key, char host_id[37], char **private_key);
+/* host_id NULL: the create failed, the key is released (a waiter may claim
+ * it). Otherwise the key now names host_id until ttl_ms from now, with the
+ * private key kept for replays until then. */
+void store_idem_finish(const char *key, const char *host_id, const char *private_key,
+                       int64_t ttl_ms);
+/* Forget keys whose TTL passed (wiping their private keys). */
+void store_idem_expire(int64_t now);
+
+/* ---- providers.c ------------------------------------------------------ */
+
+void providers_start(const provider_config *cfg);
+void providers_stop(void);
+/* The provider called name, or NULL with why (unknown: *unknown = 1). */
+provider *providers_get(const char *name, int *unknown, char *why, size_t why_size);
+size_t providers_count(void);
+/* Whether name is a provider this server has (started or not). */
+int provider_known(const char *name);
+/* The i-th registered provider: its name, and the provider or NULL with
+ * why it did not start. */
+provider *providers_at(size_t i, const char **name, const char **why);
+
+/* ---- the server as a whole -------------------------------------------- */
+
+typedef struct server_config {
+    const char *default_provider;
+    double fake_delay_s;
+    int64_t lease_ttl_ms, idem_ttl_ms, reap_interval_ms;
+    long max_hosts;
+    enum wire_gen wire;
+} server_config;
+
+extern server_config g_config;
+
+/* ---- http.c ----------------------------------------------------------- */
+
+typedef struct request request;
+
+/* The body (NULL-terminated) and its length; NULL when none was sent. */
+const char *request_body(const request *r, size_t *len);
+const char *request_header(const request *r, const char *name);
+/* Answer with a JSON body (taken over; NULL for no body, as for 204). */
+void reply_json(request *r, int status, char *body);
+/* {"detail": detail[, "error_code": code]} */
+void reply_error(request *r, int status, const char *detail, const char *error_code);
+/* 422 with the list (consumed). */
+void reply_verrs(request *r, verrs *e);
+/* Run job(data) on a worker thread with the connection suspended; the job
+ * returns the answer through reply_json/reply_error on r, from its thread.
+ * done(data) frees data afterwards (NULL-safe). */
+void request_defer(request *r, void (*job)(request *r, void *data), void *data);
+
+/* path parameters of the matched route */
+typedef void (*route_fn)(request *r, const char *const *params);
+
+int http_start(const char *listen, int allow_remote, const char *const *tokens, size_t ntokens,
+               char *why, size_t why_size);
+/* Stop accepting, wait for requests in flight and deferred jobs, stop. */
+void http_stop(void);
+
+/* ---- the routes ------------------------------------------------------- */
+
+void route_healthz(request *r, const char *const *p);
+void route_openapi(request *r, const char *const *p);
+void route_doctor(request *r, const char *const *p);
+void route_host_create(request *r, const char *const *p);
+void route_host_list(request *r, const char *const *p);
+void route_host_get(request *r, const char *const *p);
+void route_host_delete(request *r, const char *const *p);
+void route_host_renew(request *r, const char *const *p);
+void route_proxy_create(request *r, const char *const *p);
+void route_proxy_delete(request *r, const char *const *p);
+void route_proxy_attach(request *r, const char *const *p);
+void route_proxy_detach(request *r, const char *const *p);
+
+/* hosts.c: at start, hosts whose create never finished and live hosts whose
+ * provider says they died become `error`. */
+void hosts_check_at_start(void);
+/* Tear one host down and forget it: 0, -1 with why. */
+int hosts_destroy(const host_rec *h, char *why, size_t why_size);
+
+/* reaper.c */
+void reaper_start(void);
+void reaper_stop(void);
+/* One pass: delete hosts whose lease passed; forget expired keys. */
+void reaper_pass(void);
+
+#endif

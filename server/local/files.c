@@ -1,0 +1,266 @@
+/* Files of a local host: written with their mode from the start, read
+ * whole, removed without following links. */
+#include "local.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void local_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+long long local_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void local_buf_add(local_buf *b, const void *data, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        /* Not realloc: the old block may hold env values; wipe it. */
+        char *p = malloc(cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        if (b->len)
+            memcpy(p, b->data, b->len);
+        if (b->data) {
+            local_wipe(b->data, b->cap);
+            free(b->data);
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void local_buf_str(local_buf *b, const char *s)
+{
+    local_buf_add(b, s, strlen(s));
+}
+
+void local_buf_arg(local_buf *b, const char *s)
+{
+    local_buf_add(b, s, strlen(s) + 1);
+}
+
+void local_buf_printf(local_buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        local_buf_add(b, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    local_buf_add(b, big, (size_t)n);
+    free(big);
+}
+
+void local_buf_wipe(local_buf *b)
+{
+    if (b->data) {
+        local_wipe(b->data, b->cap);
+        free(b->data);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+char *local_path(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), n = strlen(name);
+    char *p = malloc(a + n + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, n + 1);
+    return p;
+}
+
+int local_plain_path(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("/._+,:=@-", c)))
+            return 0;
+    }
+    return 1;
+}
+
+int local_write_file(const char *path, const void *data, size_t n, mode_t mode, char *why,
+                     size_t why_size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
+    if (fd < 0) {
+        snprintf(why, why_size, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *p = data;
+    size_t left = n;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
+            close(fd);
+            unlink(path);
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    /* Created 0600 at most, widened only now that it is complete. */
+    if (fchmod(fd, mode) != 0 || close(fd) != 0) {
+        snprintf(why, why_size, "cannot finish %s: %s", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, size_t why_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(why, why_size, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    local_buf b = {0};
+    char chunk[4096];
+    int bad = 0;
+    local_buf_add(&b, "", 0);
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
+            bad = 1;
+            break;
+        }
+        if (r == 0)
+            break;
+        if (b.len + (size_t)r > max) {
+            snprintf(why, why_size, "%s is larger than %zu bytes", path, max);
+            bad = 1;
+            break;
+        }
+        local_buf_add(&b, chunk, (size_t)r);
+    }
+    local_wipe(chunk, sizeof chunk);
+    close(fd);
+    if (!bad && b.failed) {
+        snprintf(why, why_size, "out of memory reading %s", path);
+        bad = 1;
+    }
+    if (bad) {
+        local_buf_wipe(&b);
+        return NULL;
+    }
+    if (len_out)
+        *len_out = b.len;
+    return b.data;
+}
+
+int local_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *why, size_t why_size)
+{
+    if (mkdir(path, 0700) != 0) {
+        snprintf(why, why_size, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((uid != (uid_t)-1 && chown(path, uid, gid) != 0) || chmod(path, mode) != 0) {
+        snprintf(why, why_size, "cannot set owner and mode of %s: %s", path, strerror(errno));
+        rmdir(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes what dirfd/name is; depth-first through directories. */
+static int remove_at(int dirfd, const char *name, int depth, char *why, size_t why_size)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR && errno != EPERM && errno != EACCES)
+        goto fail;
+    if (depth > 256) {
+        snprintf(why, why_size, "cannot remove %s: nested too deep", name);
+        return -1;
+    }
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) {
+        /* A session may have taken the rights away from its own folder. */
+        fchmodat(dirfd, name, 0700, 0);
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0)
+        goto fail;
+    fchmod(fd, 0700);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        goto fail;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (remove_at(fd, e->d_name, depth + 1, why, why_size) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (rc != 0)
+        return rc;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+        return 0;
+fail:
+    snprintf(why, why_size, "cannot remove %s: %s", name, strerror(errno));
+    return -1;
+}
+
+int local_remove_tree(const char *path, char *why, size_t why_size)
+{
+    return remove_at(AT_FDCWD, path, 0, why, why_size);
+}

@@ -1,0 +1,225 @@
+/* One OpenSSH sshd per host on 127.0.0.1.
+ *
+ * The sshd_config holds only paths, the port and user names: never an env
+ * value (those travel in the session's bwrap.args file, read by bwrap
+ * itself). Every session, subsystem included, goes through ForceCommand,
+ * which execs bwrap; the client's command reaches the sandboxed shell as
+ * one argv element ("$SSH_ORIGINAL_COMMAND" in double quotes). */
+#include "local.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SFTP_SERVER "/usr/lib/openssh/sftp-server"
+
+int local_free_port(char *why, size_t why_size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(why, why_size, "socket: %s", strerror(errno));
+        return 0;
+    }
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        snprintf(why, why_size, "cannot find a free port on 127.0.0.1: %s", strerror(errno));
+        close(fd);
+        return 0;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+char *local_sshd_needle(const char *host_dir)
+{
+    size_t n = strlen(host_dir) + 32;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "-f %s/sshd_config", host_dir);
+    return s;
+}
+
+int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_t why_size)
+{
+    local_buf b = {0};
+    local_buf_printf(&b,
+                     "# litterbox-server: the sshd of one local host. Written by the server;\n"
+                     "# holds no env value (see session/bwrap.args).\n"
+                     "Port %d\n"
+                     "ListenAddress 127.0.0.1\n"
+                     "AddressFamily inet\n"
+                     "HostKey %s/ssh_host_ed25519_key\n"
+                     "PidFile none\n"
+                     "AllowUsers %s\n"
+                     "AuthorizedKeysFile %s/authorized_keys\n"
+                     "AuthenticationMethods publickey\n"
+                     "PubkeyAuthentication yes\n"
+                     "PasswordAuthentication no\n"
+                     "KbdInteractiveAuthentication no\n"
+                     "HostbasedAuthentication no\n"
+                     "PermitEmptyPasswords no\n"
+                     "PermitRootLogin no\n"
+                     "UsePAM no\n"
+                     "StrictModes %s\n"
+                     "PermitUserEnvironment no\n"
+                     "PermitUserRC no\n"
+                     "DisableForwarding yes\n"
+                     "AllowTcpForwarding no\n"
+                     "AllowStreamLocalForwarding no\n"
+                     "AllowAgentForwarding no\n"
+                     "X11Forwarding no\n"
+                     "PermitTunnel no\n"
+                     "PermitTTY yes\n"
+                     "PrintMotd no\n"
+                     "PrintLastLog no\n"
+                     "Banner none\n"
+                     "LoginGraceTime 30\n"
+                     "LogLevel INFO\n",
+                     port, c->host_dir, c->login_user, c->session_dir,
+                     c->strict_modes ? "yes" : "no");
+    if (access(SFTP_SERVER, X_OK) == 0)
+        local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
+    /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
+     * the env come from fd 3, a NUL-separated file that bwrap parses. */
+    local_buf_printf(&b,
+                     "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
+                     "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
+                     c->inner_shell, c->inner_shell, c->session_dir);
+    if (b.failed) {
+        snprintf(why, why_size, "out of memory");
+        local_buf_wipe(&b);
+        return -1;
+    }
+    char *path = local_path(c->host_dir, "sshd_config");
+    int rc = path ? local_write_file(path, b.data, b.len, 0600, why, why_size) : -1;
+    if (!path)
+        snprintf(why, why_size, "out of memory");
+    free(path);
+    local_buf_wipe(&b);
+    return rc;
+}
+
+int local_sshd_answers(int port, int timeout_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    long long deadline = local_now_ms() + timeout_ms;
+    int ok = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
+        goto out;
+    char banner[8];
+    size_t have = 0;
+    while (have < 4) {
+        long long left = deadline - local_now_ms();
+        if (left <= 0)
+            goto out;
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto out;
+        ssize_t r = read(fd, banner + have, 4 - have);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            goto out;
+        have += (size_t)r;
+    }
+    ok = memcmp(banner, "SSH-", 4) == 0;
+out:
+    close(fd);
+    return ok;
+}
+
+/* The last non-empty line of the host's sshd.log, for a why. */
+static void log_tail(const char *log_path, char *out, size_t out_size)
+{
+    char err[64];
+    size_t len = 0;
+    out[0] = '\0';
+    char *text = local_read_file(log_path, 1 << 20, &len, err, sizeof err);
+    if (!text)
+        return;
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    char *line = strrchr(text, '\n');
+    line = line ? line + 1 : text;
+    snprintf(out, out_size, "%s", line);
+    free(text);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,
+                       int *port_busy, char *why, size_t why_size)
+{
+    *port_busy = 0;
+    char *config = local_path(host_dir, "sshd_config");
+    char *log = local_path(host_dir, "sshd.log");
+    char *needle = local_sshd_needle(host_dir);
+    pid_t pid = -1;
+    if (!config || !log || !needle) {
+        snprintf(why, why_size, "out of memory");
+        goto done;
+    }
+    /* -f first: sshd rewrites its command line ("sshd: ... [listener]"),
+     * and the config path must survive that for alive() to recognise it. */
+    const char *argv[] = {LOCAL_SSHD, "-f", config, "-D", "-e", NULL};
+    pid = local_spawn_detached(argv, log, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL, why,
+                               why_size);
+    if (pid < 0)
+        goto done;
+    long long deadline = local_now_ms() + timeout_ms;
+    for (;;) {
+        if (!local_proc_alive(pid)) {
+            char tail[200];
+            log_tail(log, tail, sizeof tail);
+            if (strstr(tail, "Address already in use"))
+                *port_busy = 1;
+            snprintf(why, why_size, "sshd exited at start: %s",
+                     tail[0] ? tail : "no message (see sshd.log)");
+            break;
+        }
+        /* Until it has exec'd, the child is a copy of the server: wait for
+         * the command line to be sshd's before trusting the port. */
+        if (local_proc_matches(pid, needle) && local_sshd_answers(port, 500) &&
+            local_proc_matches(pid, needle))
+            goto done; /* ready */
+        if (local_now_ms() > deadline) {
+            snprintf(why, why_size, "sshd did not answer on 127.0.0.1:%d within %d s", port,
+                     timeout_ms / 1000);
+            break;
+        }
+        sleep_ms(20);
+    }
+    char ignored[128];
+    local_proc_kill_host(pid, needle, log, 1000, ignored, sizeof ignored);
+    pid = -1;
+done:
+    free(config);
+    free(log);
+    free(needle);
+    return pid;
+}

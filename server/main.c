@@ -255,8 +255,10 @@ int main(int argc, char **argv)
     }
     provider_config pcfg = {state_dir, g_config.fake_delay_s};
     providers_start(&pcfg);
+    /* Leases that ran out while the server was down go at the reaper's first
+     * pass, one interval after the start: a host marked `error` just now
+     * stays visible that long, with its last_error. */
     hosts_check_at_start();
-    reaper_pass(); /* leases that ran out while the server was down */
 
     if (http_start(listen_spec, allow_remote, (const char *const *)toks.v, toks.n, why,
                    sizeof why) != 0) {

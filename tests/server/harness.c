@@ -70,8 +70,10 @@ int server_start(server *s, const char *const *args)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--state-dir";
     argv[n++] = s->state_dir;
-    argv[n++] = "--token-file";
-    argv[n++] = s->token_file;
+    if (!s->no_token_file) {
+        argv[n++] = "--token-file";
+        argv[n++] = s->token_file;
+    }
     int has_provider = 0;
     for (int i = 0; args && args[i] && n < 62; i++) {
         if (strcmp(args[i], "--default-provider") == 0)
@@ -101,7 +103,10 @@ int server_start(server *s, const char *const *args)
         dup2(logfd, 2);
         close(out[0]);
         close(out[1]);
-        unsetenv("LITTERBOX_SERVER_TOKENS");
+        if (s->tokens_env)
+            setenv("LITTERBOX_SERVER_TOKENS", s->tokens_env, 1);
+        else
+            unsetenv("LITTERBOX_SERVER_TOKENS");
         execv(LBS_PATH, (char *const *)argv);
         _exit(127);
     }
@@ -161,6 +166,15 @@ int server_stop(server *s)
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+void server_kill(server *s)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = -1;
 }
 
 static void remove_tree(const char *path)

@@ -21,6 +21,10 @@ typedef struct server {
     char url[64];
     char log_path[300];  /* the server's stderr */
     char token_file[300];
+    /* Set before server_start: LITTERBOX_SERVER_TOKENS for the child, and
+     * whether to leave out --token-file. */
+    const char *tokens_env;
+    int no_token_file;
 } server;
 
 /* Make the temporary folder (once per server struct). */
@@ -31,6 +35,8 @@ int server_start(server *s, const char *const *args);
 /* SIGTERM and wait: the exit status (128 + signal when killed), -1 on a
  * harness failure. */
 int server_stop(server *s);
+/* SIGKILL and wait, as a crash would end it. */
+void server_kill(server *s);
 /* Stop (if running) and remove the folder. */
 void server_cleanup(server *s);
 /* The server's stderr so far; the caller frees it. */

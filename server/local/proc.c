@@ -167,52 +167,86 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+static int in_list(const pid_t *v, size_t n, pid_t pid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == pid)
+            return 1;
+    return 0;
+}
+
 int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, int grace_ms,
                          char *why, size_t why_size)
 {
     pid_t listener = local_proc_matches(pid, needle) ? pid : 0;
-    /* Stopped, the listener accepts no new connection while we look. */
-    if (listener)
-        kill(listener, SIGSTOP);
 
-    for (int round = 0; round < 20; round++) {
+    /* Freeze first, kill after: a stopped process can neither fork nor
+     * exit, so nothing slips out of the tree (a child whose parent died is
+     * re-parented to init and no longer looks like ours). Repeat until a
+     * look at /proc finds no process of the host that is not stopped. */
+    size_t nstopped = 0, cap = 64;
+    pid_t *stopped = malloc(cap * sizeof *stopped);
+    int rc = 0;
+    if (!stopped) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    for (int round = 0; round < 100; round++) {
         size_t n = 0;
         proc_entry *v = proc_list(&n);
         if (!v) {
             snprintf(why, why_size, "cannot list processes in /proc");
-            if (listener)
-                kill(listener, SIGKILL);
-            return -1;
-        }
-        size_t marked = mark_host(v, n, listener, log_path);
-        for (size_t i = 0; i < n; i++)
-            if (v[i].mark && v[i].pid != listener)
-                kill(v[i].pid, SIGKILL);
-        free(v);
-        if (marked == 0 || (marked == 1 && listener && local_proc_alive(listener)))
+            rc = -1;
             break;
-        sleep_ms(20);
+        }
+        mark_host(v, n, listener, log_path);
+        size_t fresh = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!v[i].mark || in_list(stopped, nstopped, v[i].pid))
+                continue;
+            if (nstopped == cap) {
+                pid_t *nv = realloc(stopped, 2 * cap * sizeof *stopped);
+                if (!nv)
+                    break;
+                stopped = nv;
+                cap *= 2;
+            }
+            kill(v[i].pid, SIGSTOP);
+            stopped[nstopped++] = v[i].pid;
+            fresh++;
+        }
+        free(v);
+        if (!fresh)
+            break;
+        sleep_ms(5);
     }
+    for (size_t i = 0; i < nstopped; i++)
+        if (stopped[i] != listener)
+            kill(stopped[i], SIGKILL);
 
-    if (listener && local_proc_alive(listener)) {
+    if (listener) {
         kill(listener, SIGTERM);
         kill(listener, SIGCONT);
         long long deadline = local_now_ms() + grace_ms;
         while (local_proc_alive(listener) && local_now_ms() < deadline)
             sleep_ms(10);
-        if (local_proc_alive(listener)) {
+        if (local_proc_alive(listener))
             kill(listener, SIGKILL);
-            deadline = local_now_ms() + 5000;
-            while (local_proc_alive(listener) && local_now_ms() < deadline)
-                sleep_ms(10);
-        }
-        if (local_proc_alive(listener)) {
-            snprintf(why, why_size, "sshd (pid %d) survived SIGKILL", (int)listener);
-            return -1;
+    }
+    /* Verify: every one of them gone (a zombie counts as gone). */
+    long long deadline = local_now_ms() + 5000;
+    for (size_t i = 0; i < nstopped; i++) {
+        while (local_proc_alive(stopped[i]) && local_now_ms() < deadline)
+            sleep_ms(10);
+        if (local_proc_alive(stopped[i]) && rc == 0) {
+            snprintf(why, why_size, "process %d of the host survived SIGKILL", (int)stopped[i]);
+            rc = -1;
         }
     }
+    free(stopped);
+    if (rc != 0)
+        return rc;
 
-    /* Verify: nothing of the host is left. */
     size_t n = 0;
     proc_entry *v = proc_list(&n);
     if (!v) {

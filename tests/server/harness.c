@@ -63,8 +63,18 @@ int server_init(server *s)
 
 int server_start(server *s, const char *const *args)
 {
-    const char *argv[64];
+    const char *argv[80];
     int n = 0;
+    /* LBS_VALGRIND=1: the server runs under valgrind, and a leak or error
+     * turns its exit status into 99 (which every stop checks). */
+    int under_valgrind = getenv("LBS_VALGRIND") && strcmp(getenv("LBS_VALGRIND"), "1") == 0;
+    if (under_valgrind) {
+        argv[n++] = "valgrind";
+        argv[n++] = "-q";
+        argv[n++] = "--leak-check=full";
+        argv[n++] = "--errors-for-leak-kinds=definite";
+        argv[n++] = "--error-exitcode=99";
+    }
     argv[n++] = LBS_PATH;
     argv[n++] = "--listen";
     argv[n++] = "127.0.0.1:0";
@@ -75,7 +85,7 @@ int server_start(server *s, const char *const *args)
         argv[n++] = s->token_file;
     }
     int has_provider = 0;
-    for (int i = 0; args && args[i] && n < 62; i++) {
+    for (int i = 0; args && args[i] && n < 76; i++) {
         if (strcmp(args[i], "--default-provider") == 0)
             has_provider = 1;
         argv[n++] = args[i];
@@ -107,7 +117,10 @@ int server_start(server *s, const char *const *args)
             setenv("LITTERBOX_SERVER_TOKENS", s->tokens_env, 1);
         else
             unsetenv("LITTERBOX_SERVER_TOKENS");
-        execv(LBS_PATH, (char *const *)argv);
+        if (under_valgrind)
+            execvp("valgrind", (char *const *)argv);
+        else
+            execv(LBS_PATH, (char *const *)argv);
         _exit(127);
     }
     close(out[1]);
@@ -117,7 +130,7 @@ int server_start(server *s, const char *const *args)
     /* Read "listening on http://127.0.0.1:PORT\n". */
     char line[256];
     size_t len = 0;
-    double deadline = mono_s() + 30;
+    double deadline = mono_s() + (under_valgrind ? 120 : 30);
     while (len < sizeof line - 1 && mono_s() < deadline) {
         struct pollfd p = {out[0], POLLIN, 0};
         if (poll(&p, 1, 200) <= 0)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -109,6 +110,8 @@ int server_start(server *s, const char *const *args)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* A test that crashes must not leave its server behind. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(out[1], 1);
         dup2(logfd, 2);
         close(out[0]);

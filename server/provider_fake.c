@@ -2,7 +2,9 @@
  * with 127.0.0.1:22, a well-formed known_hosts line for an ed25519-format
  * host key made of random bytes, and a private key in OpenSSH's format
  * (random bytes as well: nothing listens, so no key ever has to work).
- * Any image is accepted and sizing is echoed. For load tests and CI. */
+ * Any image is accepted and sizing is echoed; the image FAIL_IMAGE makes
+ * the create fail after the delay, so that clients can see a 502
+ * PROVISIONING_FAILED. For load tests and CI. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "server.h"
 
 #define DEFAULT_IMAGE "litterbox/fake:latest"
+#define FAIL_IMAGE "litterbox/fake:fail"
 
 typedef struct fake_data {
     double delay_s;
@@ -104,6 +107,10 @@ static int fake_create(provider *p, const host_spec *spec, host_info *out, char 
     fake_data *d = p->data;
     memset(out, 0, sizeof *out);
     sleep_s(d->delay_s);
+    if (spec->image && strcmp(spec->image, FAIL_IMAGE) == 0) {
+        snprintf(why, why_size, "the fake provider fails the image %s, as asked", FAIL_IMAGE);
+        return -1;
+    }
 
     unsigned char host_pub[32], seed[32], user_pub[32];
     if (random_bytes(host_pub, 32) || random_bytes(seed, 32) || random_bytes(user_pub, 32)) {
@@ -151,8 +158,8 @@ static void fake_doctor(provider *p, provider_check *out)
     fake_data *d = p->data;
     snprintf(out->status, sizeof out->status, "ok");
     snprintf(out->detail, sizeof out->detail,
-             "no processes; creates answer after %g s; default image %s", d->delay_s,
-             DEFAULT_IMAGE);
+             "no processes; creates answer after %g s; default image %s (%s fails)",
+             d->delay_s, DEFAULT_IMAGE, FAIL_IMAGE);
     out->hint[0] = '\0';
     out->latency_ms = 0;
 }

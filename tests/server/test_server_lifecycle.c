@@ -135,6 +135,7 @@ static void test_restart(void)
 typedef struct create_thread {
     const server *s;
     const char *key;
+    const char *image;
     lb_code code;
     lb_error err;
     lb_host *host;
@@ -147,6 +148,7 @@ static void *create_main(void *arg)
     lb_client *c = server_client(ct->s, NULL);
     lb_create_opts o = LB_CREATE_OPTS_INIT;
     o.idempotency_key = ct->key;
+    o.image = ct->image;
     ct->code = c ? lb_create_host(c, &o, &ct->host, &ct->err) : LB_ERR_INVALID;
     lb_client_close(c);
     return NULL;
@@ -178,14 +180,14 @@ static int wait_provisioning(const server *s, char id[40])
 static void test_concurrent_idempotency(void)
 {
     server s;
-    const char *args[] = {"--fake-delay", "3", NULL};
+    const char *args[] = {"--fake-delay", "3", "--reap-interval", "1h", NULL};
     check_set_case("one idempotency key, two creates at once: one host");
     if (server_init(&s) != 0 || server_start(&s, args) != 0) {
         CHECK_FAIL("server did not start");
         server_cleanup(&s);
         return;
     }
-    create_thread a = {&s, "same-key", 0, {0}, NULL, 0}, b = a;
+    create_thread a = {&s, "same-key", NULL, 0, {0}, NULL, 0}, b = a;
     pthread_create(&a.t, NULL, create_main, &a);
     char id[40] = "";
     CHECK_EQ_INT(wait_provisioning(&s, id), 0);
@@ -236,8 +238,41 @@ static void test_concurrent_idempotency(void)
     CHECK(list && list->count == 1);
     lb_host_list_free(list);
 
+    check_set_case("one key: the first create fails, the waiting one provisions anew");
+    create_thread f = {&s, "retry-key", "litterbox/fake:fail", 0, {0}, NULL, 0};
+    create_thread g = {&s, "retry-key", NULL, 0, {0}, NULL, 0};
+    pthread_create(&f.t, NULL, create_main, &f);
+    char failed_id[40] = "";
+    for (int i = 0; i < 300 && (!failed_id[0] || strcmp(failed_id, id) == 0); i++)
+        if (wait_provisioning(&s, failed_id) != 0)
+            break;
+    pthread_create(&g.t, NULL, create_main, &g);
+    pthread_join(f.t, NULL);
+    pthread_join(g.t, NULL);
+    CHECK_EQ_INT(f.code, LB_ERR_PROVISIONING);
+    CHECK_EQ_INT(f.err.http_status, 502);
+    CHECK_EQ_STR(f.err.error_code, "PROVISIONING_FAILED");
+    CHECK_CONTAINS(f.err.message, "fails the image");
+    CHECK_EQ_INT(g.code, LB_OK);
+    if (g.host) {
+        CHECK(strcmp(g.host->id, failed_id) != 0);
+        CHECK_EQ_STR(g.host->status, "active");
+    }
+    lb_host *failed = NULL;
+    /* The failed host stays in error, its lease at its failure, until the
+     * reaper's next pass (an hour away here). */
+    CHECK_EQ_INT(lb_get_host(c, failed_id, &failed, &err), LB_OK);
+    if (failed) {
+        CHECK_EQ_STR(failed->status, "error");
+        CHECK_CONTAINS(failed->last_error, "fails the image");
+        CHECK(failed->expires_at != NULL);
+    }
+    lb_host_free(failed);
+    lb_host_free(f.host);
+    lb_host_free(g.host);
+
     check_set_case("SIGTERM with a create in flight: it finishes, exit 0");
-    create_thread d = {&s, NULL, 0, {0}, NULL, 0};
+    create_thread d = {&s, NULL, NULL, 0, {0}, NULL, 0};
     pthread_create(&d.t, NULL, create_main, &d);
     char id2[40] = "";
     for (int i = 0; i < 300 && (!id2[0] || strcmp(id2, id) == 0); i++)
@@ -266,7 +301,7 @@ static void test_crash_mid_create(void)
         server_cleanup(&s);
         return;
     }
-    create_thread a = {&s, NULL, 0, {0}, NULL, 0};
+    create_thread a = {&s, NULL, NULL, 0, {0}, NULL, 0};
     pthread_create(&a.t, NULL, create_main, &a);
     char id[40] = "";
     CHECK_EQ_INT(wait_provisioning(&s, id), 0);

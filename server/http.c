@@ -41,6 +41,7 @@ struct request {
     enum phase phase;
     int status;   /* the answer's status, 0 until answered */
     char *answer; /* its body; NULL for none */
+    int close_after; /* close the connection once answered */
 };
 
 struct route {
@@ -74,7 +75,8 @@ static struct {
     pthread_cond_t idle;
     long in_flight; /* requests begun and not completed */
     long deferred;  /* jobs running on their own thread */
-} H = {NULL, -1, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    int stopping;   /* SIGTERM came: requests that begin now are refused */
+} H = {NULL, -1, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
 
 /* ---- routing ----------------------------------------------------------- */
 
@@ -218,6 +220,8 @@ static enum MHD_Result send_answer(request *r)
     r->answer = NULL;
     if (r->status != 204)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (r->close_after)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->phase = PH_ANSWERED;
@@ -303,7 +307,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         copy_path_for_log(r->path, sizeof r->path, url);
         pthread_mutex_lock(&H.mu);
         H.in_flight++;
+        int stopping = H.stopping;
         pthread_mutex_unlock(&H.mu);
+        if (stopping) {
+            /* A keep-alive client could otherwise hold the stop off for
+             * ever; it is told to go, and the connection closes. */
+            r->close_after = 1;
+            reply_error(r, 503, "the server is stopping", NULL);
+            return send_answer(r);
+        }
 
         const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
         int path_known;
@@ -528,6 +540,7 @@ void http_stop(void)
     if (fd >= 0)
         close(fd);
     pthread_mutex_lock(&H.mu);
+    H.stopping = 1;
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 600; /* a create on a slow provider, at worst */

@@ -280,9 +280,13 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
 
     /* The sandbox's options, then the env: everything bwrap reads on fd 3. */
     const char *session_seen = d->as_root ? LOCAL_SESSION_MOUNT : session;
-    local_sandbox sb = {d->state_dir,   session_seen, d->login_home[0] ? d->login_home : NULL,
-                        d->sandbox_home, spec->name,  d->inner_shell,
-                        d->login_user,  d->as_root};
+    local_sandbox sb = {.state_dir = d->state_dir,
+                        .session_dir = session_seen,
+                        .login_home = d->login_home[0] ? d->login_home : NULL,
+                        .sandbox_home = d->sandbox_home,
+                        .hostname = spec->name,
+                        .inner_shell = d->inner_shell,
+                        .login_user = d->login_user};
     local_buf args = {0};
     local_sandbox_args(&args, &sb);
     int env_rc = local_env_args(&args, spec->env_keys, spec->env_values, spec->env_count, why,
@@ -294,7 +298,11 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
     if (args_rc != 0)
         goto fail;
 
-    local_sshd_conf conf = {dir, session_seen, d->login_user, d->inner_shell, d->as_root};
+    local_sshd_conf conf = {.host_dir = dir,
+                            .session_dir = session_seen,
+                            .login_user = d->login_user,
+                            .inner_shell = d->inner_shell,
+                            .strict_modes = d->as_root};
     char *config = local_path(dir, "sshd_config");
     if (!config) {
         snprintf(why, why_size, "out of memory");

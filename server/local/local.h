@@ -156,7 +156,6 @@ typedef struct local_sandbox {
     const char *hostname;       /* the host's name */
     const char *inner_shell;
     const char *login_user;
-    int hide_session_mount;     /* root mode: hide LOCAL_SESSION_MOUNT */
 } local_sandbox;
 
 /* Appends bwrap's options for a session of this host to b (NUL-separated,

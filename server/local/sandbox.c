@@ -2,7 +2,7 @@
  *
  * The whole system read-only; /home, /root, the login user's real home and
  * the server's state folder (with its parent, where a token file usually
- * sits) hidden under empty tmpfs; the host's own home and /tmp bound from its
+ * sits) and /run hidden under empty tmpfs; the host's own home and /tmp bound from its
  * folder, so files persist between sessions of one host and no further; a
  * fresh /dev, /proc, /var/tmp and /dev/shm; its own pid, IPC and UTS
  * namespaces (hostname = the host's name); no capabilities; killed with
@@ -82,8 +82,15 @@ void local_sandbox_args(local_buf *b, const local_sandbox *s)
     } else {
         b->failed = 1;
     }
-    if (s->hide_session_mount)
-        opt2(b, "--tmpfs", LOCAL_SESSION_MOUNT);
+    /* /run holds the sockets that would undo the sandbox for the user it
+     * runs as (the user's D-Bus and systemd in /run/user, docker.sock,
+     * containerd, ...) and, as root, the session mount: an empty one, with
+     * only the resolver's folders back (/etc/resolv.conf may point there). */
+    opt2(b, "--tmpfs", "/run");
+    static const char *const resolver[] = {"/run/systemd/resolve", "/run/resolvconf",
+                                           "/run/NetworkManager", NULL};
+    for (int i = 0; resolver[i]; i++)
+        opt3(b, "--ro-bind-try", resolver[i], resolver[i]);
 
     local_buf hb = {0}, tb = {0};
     local_buf_printf(&hb, "%s/home", s->session_dir);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,8 +70,9 @@ static int running(pid_t pid)
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
-/* A live process whose command line contains needle, or 0. */
-static pid_t find_proc(const char *needle)
+/* A live process other than `except` whose command line contains needle,
+ * or 0. */
+static pid_t find_proc_except(const char *needle, pid_t except)
 {
     DIR *d = opendir("/proc");
     pid_t found = 0;
@@ -91,12 +93,18 @@ static pid_t find_proc(const char *needle)
             if (!buf[i])
                 buf[i] = ' ';
         buf[n] = '\0';
-        if (strstr(buf, needle) && running((pid_t)atoi(e->d_name)))
-            found = (pid_t)atoi(e->d_name);
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid != except && strstr(buf, needle) && running(pid))
+            found = pid;
     }
     if (d)
         closedir(d);
     return found;
+}
+
+static pid_t find_proc(const char *needle)
+{
+    return find_proc_except(needle, 0);
 }
 
 /* The pid of the sshd whose command line names config, or 0. */
@@ -371,7 +379,8 @@ static void test_isolation(const host *a, const host *b, const char *real_tmp_ma
     check_set_case("a session sees no state, token, real /tmp or other host");
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
-             "for p in '%s' '%s' '%s' '%s' '%s' '%s' '%s/session/bwrap.args'; do "
+             "for p in '%s' '%s' '%s' '%s' '%s' '%s' '%s/session/bwrap.args' "
+             "  /run/litterbox-session/bwrap.args /run/sshd /run/user; do "
              "  if test -e \"$p\"; then echo \"SEES $p\"; fi; "
              "  if cat \"$p\" >/dev/null 2>&1; then echo \"READS $p\"; fi; "
              "done; ls -A /tmp; ls -A /home; "
@@ -496,20 +505,79 @@ static void test_delete(lb_client *c, const host *a)
     snprintf(command, sizeof command, "sleep 300; echo %s", marker);
     pid_t bg = ssh_background(a, command);
     /* Wait until the session runs in its sandbox. */
-    for (int i = 0; i < 400 && !find_proc(marker); i++)
+    for (int i = 0; i < 400 && !find_proc_except(marker, bg); i++)
         sleep_ms(50);
-    CHECK(find_proc(marker) > 0);
+    CHECK(find_proc_except(marker, bg) > 0);
     lb_error err;
     CHECK_EQ_INT(lb_delete_host(c, a->id, &err), LB_OK);
     CHECK(!running(sshd));
     CHECK(find_sshd(config) == 0);
-    CHECK(find_proc(marker) == 0); /* the sandboxed session is gone too */
+    CHECK(find_proc_except(marker, bg) == 0); /* the sandboxed session is gone too */
     CHECK(!exists(a->dir));
     int ended = wait_exit(bg, 20000);
     CHECK(ended);
     if (!ended) {
         kill(bg, SIGKILL);
         waitpid(bg, NULL, 0);
+    }
+}
+
+/* Four creates at once (the server provisions on several workers): four
+ * sshds on four ports, each host with its own env and keys. */
+#define PARALLEL 4
+typedef struct par_arg {
+    lb_client *c;
+    int i;
+    lb_host *h;
+    lb_error err;
+} par_arg;
+
+static void *par_create(void *p)
+{
+    par_arg *a = p;
+    char kv[32];
+    snprintf(kv, sizeof kv, "N=%d", a->i);
+    const char *env[] = {kv, NULL};
+    a->h = create(a->c, env, NULL, &a->err);
+    return NULL;
+}
+
+static void test_parallel(lb_client *c)
+{
+    check_set_case("four creates at once");
+    par_arg args[PARALLEL];
+    pthread_t t[PARALLEL];
+    for (int i = 0; i < PARALLEL; i++) {
+        memset(&args[i], 0, sizeof args[i]);
+        args[i].c = c;
+        args[i].i = i;
+        pthread_create(&t[i], NULL, par_create, &args[i]);
+    }
+    for (int i = 0; i < PARALLEL; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < PARALLEL; i++) {
+        if (!args[i].h) {
+            CHECK_FAIL("create %d: %s", i, args[i].err.message);
+            continue;
+        }
+        for (int j = 0; j < i; j++)
+            if (args[j].h)
+                CHECK(args[j].h->ssh_port != args[i].h->ssh_port);
+        char label[16], want[16];
+        snprintf(label, sizeof label, "p%d", i);
+        host h;
+        int st = -1;
+        char *out = NULL;
+        if (host_from(args[i].h, label, &h) == 0)
+            out = ssh_out(&h, "echo \"$N\"", &st);
+        snprintf(want, sizeof want, "%d\n", i);
+        CHECK_EQ_STR(out, want);
+        free(out);
+    }
+    for (int i = 0; i < PARALLEL; i++) {
+        if (args[i].h)
+            CHECK_EQ_INT(lb_delete_host(c, args[i].h->id, &args[i].err), LB_OK);
+        lb_host_free(args[i].h);
     }
 }
 
@@ -560,6 +628,7 @@ static void run_suite(const char *mode)
 
     test_refusals(&s);
     test_doctor(&s);
+    test_parallel(c);
 
     char real_marker[300];
     snprintf(real_marker, sizeof real_marker, "/tmp/lbs-real-tmp-marker-%d", (int)getpid());

@@ -215,12 +215,14 @@ void reply_json(request *r, int status, char *body);
 void reply_error(request *r, int status, const char *detail, const char *error_code);
 /* 422 with the list (consumed). */
 void reply_verrs(request *r, verrs *e);
-/* Run job(data) on a worker thread with the connection suspended; the job
- * returns the answer through reply_json/reply_error on r, from its thread.
- * done(data) frees data afterwards (NULL-safe). */
+/* Run job(r, data) on a thread of its own with the connection suspended,
+ * so that no HTTP thread waits for it. The job answers through
+ * reply_json/reply_error on r, from its thread, and owns data (it frees
+ * it). The connection resumes when the job returns. */
 void request_defer(request *r, void (*job)(request *r, void *data), void *data);
 
-/* path parameters of the matched route */
+/* A route: params are the matched path's '*' segments, in order. It
+ * answers with reply_json/reply_error/reply_verrs, or defers. */
 typedef void (*route_fn)(request *r, const char *const *params);
 
 int http_start(const char *listen, int allow_remote, const char *const *tokens, size_t ntokens,

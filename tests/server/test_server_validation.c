@@ -1,8 +1,14 @@
 /* Auth, validation and limits, as raw HTTP: each case is a request and the
  * exact status and pieces of body the service would answer with. */
+#define _GNU_SOURCE /* strcasestr */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "harness.h"
@@ -254,6 +260,54 @@ static void test_openapi(void)
     raw_resp_free(&r);
 }
 
+/* Read one answer with a Content-Length body from fd: its status. */
+static int read_answer(int fd)
+{
+    char buf[8192];
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 30000) <= 0)
+            return -1;
+        ssize_t got = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (got <= 0)
+            return -1;
+        len += (size_t)got;
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        const char *cl = strcasestr(buf, "Content-Length:");
+        if (end && cl && len >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15)) {
+            int status = 0;
+            sscanf(buf, "HTTP/1.1 %d", &status);
+            return status;
+        }
+        if (len == sizeof buf - 1)
+            return -1;
+    }
+}
+
+static void test_keep_alive(void)
+{
+    check_set_case("HTTP/1.1 keep-alive: three requests on one connection");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)srv.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char *const reqs[] = {
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /hosts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " T "\r\n\r\n",
+        "POST /hosts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " T
+        "\r\nContent-Length: 2\r\n\r\n{}"};
+    static const int want[] = {200, 200, 201};
+    for (int i = 0; i < 3; i++) {
+        CHECK(send(fd, reqs[i], strlen(reqs[i]), MSG_NOSIGNAL) == (ssize_t)strlen(reqs[i]));
+        CHECK_EQ_INT(read_answer(fd), want[i]);
+    }
+    close(fd);
+}
+
 int main(void)
 {
     if (server_init(&srv) != 0 || server_start(&srv, NULL) != 0) {
@@ -275,6 +329,7 @@ int main(void)
         run_case(&cases[i]);
     test_limits();
     test_openapi();
+    test_keep_alive();
 
     check_set_case("log never holds the token");
     char *log = server_log(&srv);

@@ -20,6 +20,13 @@ void local_wipe(void *p, size_t n)
         *v++ = 0;
 }
 
+void local_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 long long local_now_ms(void)
 {
     struct timespec ts;

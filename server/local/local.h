@@ -74,6 +74,8 @@ int local_remove_tree(const char *path, char *why, size_t why_size);
 int local_plain_path(const char *s);
 /* Zero n bytes in a way the compiler keeps. */
 void local_wipe(void *p, size_t n);
+/* Sleep, resumed after signals. */
+void local_sleep_ms(int ms);
 /* Milliseconds on the monotonic clock. */
 long long local_now_ms(void);
 

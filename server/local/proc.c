@@ -161,11 +161,6 @@ static size_t mark_host(proc_entry *v, size_t n, pid_t listener, const char *log
     return marked;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static int in_list(const pid_t *v, size_t n, pid_t pid)
 {
@@ -218,7 +213,7 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
         free(v);
         if (!fresh)
             break;
-        sleep_ms(5);
+        local_sleep_ms(5);
     }
     for (size_t i = 0; i < nstopped; i++)
         if (stopped[i] != listener)
@@ -229,7 +224,7 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
         kill(listener, SIGCONT);
         long long deadline = local_now_ms() + grace_ms;
         while (local_proc_alive(listener) && local_now_ms() < deadline)
-            sleep_ms(10);
+            local_sleep_ms(10);
         if (local_proc_alive(listener))
             kill(listener, SIGKILL);
     }
@@ -237,7 +232,7 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
     long long deadline = local_now_ms() + 5000;
     for (size_t i = 0; i < nstopped; i++) {
         while (local_proc_alive(stopped[i]) && local_now_ms() < deadline)
-            sleep_ms(10);
+            local_sleep_ms(10);
         if (local_proc_alive(stopped[i]) && rc == 0) {
             snprintf(why, why_size, "process %d of the host survived SIGKILL", (int)stopped[i]);
             rc = -1;

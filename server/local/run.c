@@ -3,7 +3,9 @@
  * server's environment (tokens in LITTERBOX_SERVER_TOKENS, ...) or its open
  * descriptors reaches a child. Between fork and execve the child only makes
  * async-signal-safe calls: the server forks from worker threads. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* unshare, CLONE_NEWNS */
+#endif
 #include "local.h"
 
 #include <errno.h>

@@ -166,11 +166,6 @@ static void log_tail(const char *log_path, char *out, size_t out_size)
     free(text);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,
                        int *port_busy, char *why, size_t why_size)
@@ -212,7 +207,7 @@ pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int
                      timeout_ms / 1000);
             break;
         }
-        sleep_ms(20);
+        local_sleep_ms(20);
     }
     char ignored[128];
     local_proc_kill_host(pid, needle, log, 1000, ignored, sizeof ignored);

@@ -129,8 +129,8 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     double ms = median(sdk, rounds), mb = median(base_rps, rounds);
-    printf("T1 sdk_rps=%.0f curl_rps=%.0f ratio=%.3f calls=%ld rounds=%d\n", ms, mb, ms / mb,
-           calls, rounds);
+    printf("T1 sdk_rps=%.0f curl_rps=%.0f ratio=%.3f calls=%ld rounds=%d\n", ms, mb, ms / mb, calls,
+           rounds);
 
     lb_client_close(c);
     curl_easy_cleanup(h);

@@ -106,11 +106,9 @@ static int measure(const char *kind, const char *base, size_t expected, struct s
                    long *maxrss_kb)
 {
     int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
+    if (pipe(fd) != 0) return -1;
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
+    if (pid < 0) return -1;
     if (pid == 0) {
         struct sample out = {0};
         close(fd[0]);
@@ -127,8 +125,7 @@ static int measure(const char *kind, const char *base, size_t expected, struct s
     close(fd[0]);
     int status;
     struct rusage ru;
-    if (wait4(pid, &status, 0, &ru) != pid)
-        return -1;
+    if (wait4(pid, &status, 0, &ru) != pid) return -1;
     *maxrss_kb = ru.ru_maxrss;
     if (r != (ssize_t)sizeof *s || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench_list: %s measurement failed\n", kind);
@@ -166,16 +163,14 @@ int main(int argc, char **argv)
     struct sample s;
     long rss;
     /* Warm up: the file into the page cache, nginx's workers awake. */
-    if (measure("curl", base, expected, &s, &rss) != 0)
-        return 1;
+    if (measure("curl", base, expected, &s, &rss) != 0) return 1;
 
     double sdk_t[99], curl_t[99], free_t[99], body = 0;
     long sdk_rss = 0, curl_rss = 0, sdk_start = 0, curl_start = 0;
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < 2; k++) {
             int sdk_turn = (k == 0) == (r % 2 == 1);
-            if (measure(sdk_turn ? "sdk" : "curl", base, expected, &s, &rss) != 0)
-                return 1;
+            if (measure(sdk_turn ? "sdk" : "curl", base, expected, &s, &rss) != 0) return 1;
             if (sdk_turn) {
                 sdk_t[r] = s.seconds;
                 free_t[r] = s.free_seconds;

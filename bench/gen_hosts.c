@@ -11,7 +11,9 @@
 #include <string.h>
 
 /* One OpenSSH known_hosts line, as a key scan of the host answers. */
-#define KNOWN_HOSTS "203.0.113.17 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq1p7tH3kxQ0mY2cVfJ8wZbR4dN6sLgUoE5yTi9aKc2\\n"
+#define KNOWN_HOSTS                                                                                \
+    "203.0.113.17 ssh-ed25519 "                                                                    \
+    "AAAAC3NzaC1lZDI1NTE5AAAAIHq1p7tH3kxQ0mY2cVfJ8wZbR4dN6sLgUoE5yTi9aKc2\\n"
 
 static int write_record(FILE *f, unsigned long i)
 {
@@ -64,10 +66,8 @@ int main(int argc, char **argv)
     setvbuf(f, iobuf, _IOFBF, sizeof iobuf);
     fputc('[', f);
     for (unsigned long i = 0; i < n; i++) {
-        if (i)
-            fputc(',', f);
-        if (write_record(f, n - i) < 0)
-            break;
+        if (i) fputc(',', f);
+        if (write_record(f, n - i) < 0) break;
     }
     fputc(']', f);
     if (ferror(f) | fclose(f)) {

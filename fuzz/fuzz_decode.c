@@ -31,10 +31,9 @@ static void fail(const char *what)
     abort();
 }
 
-#define check(cond)              \
-    do {                         \
-        if (!(cond))             \
-            fail(#cond);         \
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) fail(#cond);                                                                  \
     } while (0)
 
 /* The error as a decoder must leave it when it fails: the code it returned,
@@ -60,8 +59,7 @@ static void check_string(const char *s)
 
 static void check_optional(const char *s)
 {
-    if (s)
-        (void)strlen(s);
+    if (s) (void)strlen(s);
 }
 
 static void check_host(const lb_host *h)
@@ -89,8 +87,7 @@ static void check_host(const lb_host *h)
 
 static int same_string(const char *a, const char *b)
 {
-    if (!a || !b)
-        return a == b;
+    if (!a || !b) return a == b;
     return strcmp(a, b) == 0;
 }
 
@@ -120,19 +117,15 @@ static void check_same_host(const lb_host *a, const lb_host *b)
 /* Feeds body to a fresh streaming decoder in pieces drawn from a PRNG
  * seeded by the header: piece sizes 1..2^(p2 % 9), some empty when p1 is
  * odd. Returns the decoder's code; *one / *many get its result. */
-static lb_code decode_in_chunks(int list, unsigned char p1, unsigned char p2,
-                                const uint8_t *body, size_t len, lb_host **one,
-                                lb_host_list **many, lb_error *err)
+static lb_code decode_in_chunks(int list, unsigned char p1, unsigned char p2, const uint8_t *body,
+                                size_t len, lb_host **one, lb_host_list **many, lb_error *err)
 {
-    if (one)
-        *one = NULL;
-    if (many)
-        *many = NULL;
+    if (one) *one = NULL;
+    if (many) *many = NULL;
     uint32_t state = 0x9E3779B9u ^ ((uint32_t)p1 << 8 | p2) ^ (uint32_t)len;
     size_t max_piece = (size_t)1 << (p2 % 9);
     host_decoder *d = host_decoder_new(list);
-    if (!d)
-        return LB_ERR_NOMEM;
+    if (!d) return LB_ERR_NOMEM;
     size_t off = 0;
     lb_code rc = LB_OK;
     while (off < len && rc == LB_OK) {
@@ -140,15 +133,12 @@ static lb_code decode_in_chunks(int list, unsigned char p1, unsigned char p2,
         state ^= state >> 17;
         state ^= state << 5;
         size_t piece = 1 + state % max_piece;
-        if ((p1 & 1) && (state >> 24) % 8 == 0)
-            piece = 0;
-        if (piece > len - off)
-            piece = len - off;
+        if ((p1 & 1) && (state >> 24) % 8 == 0) piece = 0;
+        if (piece > len - off) piece = len - off;
         rc = host_decoder_feed(d, body + off, piece, err);
         off += piece;
     }
-    if (rc == LB_OK)
-        rc = host_decoder_finish(d, list ? NULL : one, list ? many : NULL, err);
+    if (rc == LB_OK) rc = host_decoder_finish(d, list ? NULL : one, list ? many : NULL, err);
     host_decoder_free(d);
     return rc;
 }
@@ -267,8 +257,7 @@ static void fuzz_health(const uint8_t *body, size_t len)
     lb_error err;
     poison(&err);
     lb_code rc = health_decode((const char *)body, len, &err);
-    if (rc != LB_OK)
-        check_error(&err, rc);
+    if (rc != LB_OK) check_error(&err, rc);
 }
 
 /* 1 when s is valid UTF-8 with no control bytes: one printable line.
@@ -279,8 +268,7 @@ static int printable_utf8_line(const char *s)
     const unsigned char *u = (const unsigned char *)s;
     while (*u) {
         unsigned c = *u, n, cp;
-        if (c < 0x20 || c == 0x7F)
-            return 0;
+        if (c < 0x20 || c == 0x7F) return 0;
         if (c < 0x80) {
             u++;
             continue;
@@ -294,8 +282,7 @@ static int printable_utf8_line(const char *s)
         else
             return 0;
         for (unsigned i = 1; i <= n; i++) {
-            if ((u[i] & 0xC0) != 0x80)
-                return 0;
+            if ((u[i] & 0xC0) != 0x80) return 0;
             cp = cp << 6 | (u[i] & 0x3F);
         }
         if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
@@ -332,8 +319,7 @@ static void check_classification(int status, lb_code rc)
         check(rc == LB_ERR_PROVISIONING || rc == LB_ERR_UNAVAILABLE);
         break;
     default:
-        if (status >= 300)
-            check(rc == LB_ERR_RESPONSE);
+        if (status >= 300) check(rc == LB_ERR_RESPONSE);
     }
 }
 
@@ -377,10 +363,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The decoders take (pointer, length) and must not read past it: give
      * them a copy of exactly that size so that ASan sees any overread. */
     uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return 0;
-    if (len)
-        memcpy(copy, body, len);
+    if (!copy) return 0;
+    if (len) memcpy(copy, body, len);
 
     switch (mode % 8) {
     case 0:

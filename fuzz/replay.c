@@ -36,8 +36,7 @@ static int replay_file(const char *path)
         }
         size_t n = fread(data + len, 1, cap - len, f);
         len += n;
-        if (n == 0)
-            break;
+        if (n == 0) break;
     }
     int bad = ferror(f);
     fclose(f);
@@ -48,11 +47,9 @@ static int replay_file(const char *path)
     }
     /* An exact-size copy, so that ASan and valgrind catch an overread. */
     uint8_t *exact = malloc(len ? len : 1);
-    if (exact && len)
-        memcpy(exact, data, len);
+    if (exact && len) memcpy(exact, data, len);
     free(data);
-    if (!exact)
-        return -1;
+    if (!exact) return -1;
     LLVMFuzzerTestOneInput(exact, len);
     free(exact);
     return 0;
@@ -75,8 +72,7 @@ static int replay_dir(const char *dir, long *count)
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.') continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
             char **p = realloc(names, cap * sizeof *names);
@@ -95,8 +91,7 @@ static int replay_dir(const char *dir, long *count)
         n++;
     }
     closedir(d);
-    if (n)
-        qsort(names, n, sizeof *names, cmp_name);
+    if (n) qsort(names, n, sizeof *names, cmp_name);
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (rc == 0 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
@@ -125,8 +120,7 @@ int main(int argc, char **argv)
             perror(argv[i]);
             rc = 1;
         } else if (S_ISDIR(st.st_mode)) {
-            if (replay_dir(argv[i], &count) != 0)
-                rc = 1;
+            if (replay_dir(argv[i], &count) != 0) rc = 1;
         } else if (replay_file(argv[i]) != 0) {
             rc = 1;
         } else {
@@ -134,7 +128,6 @@ int main(int argc, char **argv)
         }
     }
     printf("fuzz_replay: %ld inputs replayed\n", count);
-    if (count == 0)
-        rc = 1;
+    if (count == 0) rc = 1;
     return rc;
 }

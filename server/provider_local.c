@@ -326,7 +326,7 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
     int failed = 0;
     char num[128];
     local_buf kh = {0};
-    local_buf_printf(&kh, "[127.0.0.1]:%d %s\n", port, public_host);
+    local_buf_printf(&kh, "[127.0.0.1]:%d %s", port, public_host);
     out->image = dup_or_fail(LOCAL_IMAGE, &failed);
     out->ssh_host = dup_or_fail("127.0.0.1", &failed);
     out->ssh_port = port;

@@ -6,11 +6,10 @@
 
 #include "server.h"
 
-static void add_check(sbuf *b, int first, const char *name, const char *status,
-                      const char *detail, long long latency_ms, const char *hint)
+static void add_check(sbuf *b, int first, const char *name, const char *status, const char *detail,
+                      long long latency_ms, const char *hint)
 {
-    if (!first)
-        sbuf_add(b, ",", 1);
+    if (!first) sbuf_add(b, ",", 1);
     sbuf_adds(b, "{\"name\":");
     sbuf_json_strz(b, name);
     sbuf_adds(b, ",\"status\":");
@@ -56,8 +55,7 @@ void route_doctor(request *r, const char *const *p)
         if (!prov) {
             add_check(&checks, 0, check_name, "error", fail, -1,
                       "see the server's start-up messages");
-            if (is_default)
-                ok = 0;
+            if (is_default) ok = 0;
             continue;
         }
         provider_check c;
@@ -65,21 +63,17 @@ void route_doctor(request *r, const char *const *p)
         c.latency_ms = -1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         prov->doctor(prov, &c);
-        if (c.latency_ms < 0)
-            c.latency_ms = elapsed_ms(&t0);
-        if (!c.status[0])
-            snprintf(c.status, sizeof c.status, "error");
+        if (c.latency_ms < 0) c.latency_ms = elapsed_ms(&t0);
+        if (!c.status[0]) snprintf(c.status, sizeof c.status, "error");
         add_check(&checks, 0, check_name, c.status, c.detail, c.latency_ms, c.hint);
-        if (is_default)
-            ok &= strcmp(c.status, "ok") == 0;
+        if (is_default) ok &= strcmp(c.status, "ok") == 0;
     }
 
     sbuf b = {0};
     sbuf_addf(&b, "{\"ok\":%s,\"active_provider\":", ok ? "true" : "false");
     sbuf_json_strz(&b, g_config.default_provider);
     sbuf_adds(&b, ",\"tailscale_enabled\":false,\"checks\":[");
-    if (checks.data)
-        sbuf_add(&b, checks.data, checks.len);
+    if (checks.data) sbuf_add(&b, checks.data, checks.len);
     sbuf_adds(&b, "]}");
     sbuf_free(&checks);
     reply_json(r, 200, sbuf_take(&b));

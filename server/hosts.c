@@ -25,8 +25,7 @@ static int parse_body(request *r, jnode **out, verrs *e)
     size_t len;
     const char *body = request_body(r, &len);
     *out = NULL;
-    if (!body)
-        return 0;
+    if (!body) return 0;
     char why[128];
     *out = json_parse(body, len, why, sizeof why);
     if (!*out) {
@@ -112,8 +111,7 @@ static int provision(request *r, create_job *j, char id_out[37], char **private_
     if (j->prov->create(j->prov, &spec, &info, why, sizeof why) != 0) {
         /* As the service: the host stays in `error` with its lease at now,
          * so the reaper removes it soon. */
-        if (!why[0])
-            snprintf(why, sizeof why, "the %s provider failed", j->prov->name);
+        if (!why[0]) snprintf(why, sizeof why, "the %s provider failed", j->prov->name);
         snprintf(h.status, sizeof h.status, "error");
         free(h.last_error);
         h.last_error = xstrdup(why);
@@ -164,8 +162,7 @@ static void create_run(request *r, void *data)
     create_job *j = data;
     if (!j->idem_key) {
         char id[37], *pk = NULL;
-        if (provision(r, j, id, &pk) == 0)
-            free_secret(pk);
+        if (provision(r, j, id, &pk) == 0) free_secret(pk);
         create_job_free(j);
         return;
     }
@@ -198,8 +195,7 @@ void route_host_create(request *r, const char *const *p)
     create_job *j = xcalloc(1, sizeof *j);
     const char *key = request_header(r, "Idempotency-Key");
     validate_idempotency_key(key, &e);
-    if (parse_body(r, &body, &e) == 0)
-        validate_create(body, &j->req, &e);
+    if (parse_body(r, &body, &e) == 0) validate_create(body, &j->req, &e);
     json_free(body);
     if (e.count) {
         create_job_free(j);
@@ -265,10 +261,8 @@ int hosts_destroy(const host_rec *h, char *why, size_t why_size)
 {
     int unknown;
     provider *prov = providers_get(h->provider, &unknown, why, why_size);
-    if (!prov)
-        return -1;
-    if (prov->destroy(prov, h->id, h->state, why, why_size) != 0)
-        return -1;
+    if (!prov) return -1;
+    if (prov->destroy(prov, h->id, h->state, why, why_size) != 0) return -1;
     store_host_delete(h->id);
     return 0;
 }
@@ -313,8 +307,7 @@ void route_host_renew(request *r, const char *const *p)
     jnode *body = NULL;
     int64_t expires = 0;
     validate_host_id(p[0], &e);
-    if (parse_body(r, &body, &e) == 0)
-        validate_renew(body, &expires, &e);
+    if (parse_body(r, &body, &e) == 0) validate_renew(body, &expires, &e);
     json_free(body);
     if (e.count) {
         reply_verrs(r, &e);
@@ -369,14 +362,12 @@ void hosts_check_at_start(void)
         if (is_provisioning(h->status)) {
             /* The server stopped in the middle of this create: whatever the
              * provider made is removed, and the lease ends now. */
-            if (prov)
-                prov->destroy(prov, h->id, h->state, why, sizeof why);
+            if (prov) prov->destroy(prov, h->id, h->state, why, sizeof why);
             h->expires_ms = now_ms();
             mark_error(h, "the server stopped before this host was ready");
             continue;
         }
-        if (!is_renewable(h->status))
-            continue;
+        if (!is_renewable(h->status)) continue;
         if (!prov) {
             fprintf(stderr, "litterbox-server: host %s: cannot check it: %s\n", h->id, why);
             continue;

@@ -39,8 +39,8 @@ struct request {
     int has_body;
     int too_big;
     enum phase phase;
-    int status;   /* the answer's status, 0 until answered */
-    char *answer; /* its body; NULL for none */
+    int status;      /* the answer's status, 0 until answered */
+    char *answer;    /* its body; NULL for none */
     int close_after; /* close the connection once answered */
 };
 
@@ -86,14 +86,12 @@ static int match(const char *pattern, const char *path, char **params)
     int n = 0;
     const char *p = pattern, *u = path;
     while (*p && *u) {
-        if (*p != '/' || *u != '/')
-            return 0;
+        if (*p != '/' || *u != '/') return 0;
         p++, u++;
         const char *pe = strchr(p, '/'), *ue = strchr(u, '/');
         size_t pl = pe ? (size_t)(pe - p) : strlen(p), ul = ue ? (size_t)(ue - u) : strlen(u);
         if (pl == 1 && *p == '*') {
-            if (ul == 0 || n == MAX_PARAMS)
-                return 0;
+            if (ul == 0 || n == MAX_PARAMS) return 0;
             params[n++] = strndup(u, ul);
         } else if (pl != ul || memcmp(p, u, pl) != 0) {
             return 0;
@@ -122,8 +120,7 @@ static const struct route *find_route(const char *method, const char *path, char
             free_params(params);
             continue;
         }
-        if (strcmp(routes[i].method, method) == 0)
-            return &routes[i];
+        if (strcmp(routes[i].method, method) == 0) return &routes[i];
         *path_known = 1;
         free_params(params);
     }
@@ -146,16 +143,14 @@ static int token_equal(const char *given, size_t glen, const char *want)
 static int check_auth(struct MHD_Connection *conn)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return 401;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return 401;
     const char *tok = h + 7;
     while (*tok == ' ')
         tok++;
     size_t len = strlen(tok);
     while (len && tok[len - 1] == ' ')
         len--;
-    if (len == 0)
-        return 401;
+    if (len == 0) return 401;
     int ok = 0;
     for (size_t i = 0; i < H.ntokens; i++)
         ok |= token_equal(tok, len, H.tokens[i]);
@@ -199,8 +194,7 @@ void reply_verrs(request *r, verrs *e)
 {
     sbuf b = {0};
     sbuf_adds(&b, "{\"detail\":[");
-    if (e->json.data)
-        sbuf_add(&b, e->json.data, e->json.len);
+    if (e->json.data) sbuf_add(&b, e->json.data, e->json.len);
     sbuf_adds(&b, "]}");
     verrs_free(e);
     reply_json(r, 422, sbuf_take(&b));
@@ -208,20 +202,17 @@ void reply_verrs(request *r, verrs *e)
 
 static enum MHD_Result send_answer(request *r)
 {
-    if (r->status == 0)
-        reply_error(r, 500, "Internal Server Error", NULL);
+    if (r->status == 0) reply_error(r, 500, "Internal Server Error", NULL);
     if (r->status != 204 && !r->answer) /* out of memory while writing it */
         reply_json(r, 500, NULL);
     size_t len = r->answer ? strlen(r->answer) : 0;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, r->answer, MHD_RESPMEM_MUST_FREE);
-    if (!resp)
-        return MHD_NO;
+    if (!resp) return MHD_NO;
     r->answer = NULL;
     if (r->status != 204)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (r->close_after)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->close_after) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->phase = PH_ANSWERED;
@@ -291,15 +282,13 @@ static void copy_path_for_log(char *dst, size_t size, const char *url)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     request *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+        if (!r) return MHD_NO;
         *con_cls = r;
         r->conn = conn;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
@@ -336,8 +325,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                         NULL);
             return send_answer(r);
         }
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > BODY_MAX) {
             reply_error(r, 413, "request body larger than 1 MiB", NULL);
             return send_answer(r);
@@ -366,8 +355,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             reply_error(r, 503, "the server is out of memory", NULL);
         } else {
             r->route->fn(r, (const char *const *)r->params);
-            if (r->phase == PH_DEFERRED)
-                return MHD_YES;
+            if (r->phase == PH_DEFERRED) return MHD_YES;
         }
         return send_answer(r);
     }
@@ -380,8 +368,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     request *r = *con_cls;
-    if (!r)
-        return;
+    if (!r) return;
     *con_cls = NULL;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
@@ -411,10 +398,8 @@ static int is_loopback(const struct sockaddr *sa)
         return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a))
-            return 1;
-        if (IN6_IS_ADDR_V4MAPPED(a))
-            return a->s6_addr[12] == 127;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(a)) return a->s6_addr[12] == 127;
     }
     return 0;
 }
@@ -432,8 +417,7 @@ static int open_listener(const char *listen_spec, int allow_remote, char *shown,
     }
     size_t hl = (size_t)(colon - listen_spec);
     const char *hs = listen_spec;
-    if (hs[0] == '[' && hl >= 2 && hs[hl - 1] == ']')
-        hs++, hl -= 2;
+    if (hs[0] == '[' && hl >= 2 && hs[hl - 1] == ']') hs++, hl -= 2;
     if (hl >= sizeof host) {
         snprintf(why, why_size, "--listen: address too long");
         return -1;
@@ -454,8 +438,8 @@ static int open_listener(const char *listen_spec, int allow_remote, char *shown,
         hints.ai_flags |= AI_NUMERICHOST;
     else
         hints.ai_family = AF_INET; /* localhost: 127.0.0.1, whatever /etc/hosts says */
-    int gai = getaddrinfo(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, colon + 1, &hints,
-                          &ai);
+    int gai =
+        getaddrinfo(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, colon + 1, &hints, &ai);
     if (gai != 0) {
         snprintf(why, why_size, "--listen %s: not a numeric address (%s)", listen_spec,
                  gai_strerror(gai));
@@ -471,12 +455,10 @@ static int open_listener(const char *listen_spec, int allow_remote, char *shown,
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
         snprintf(why, why_size, "--listen %s: %s", listen_spec, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         freeaddrinfo(ai);
         return -1;
     }
@@ -498,13 +480,12 @@ static int open_listener(const char *listen_spec, int allow_remote, char *shown,
     return fd;
 }
 
-int http_start(const char *listen_spec, int allow_remote, const char *const *tokens,
-               size_t ntokens, char *why, size_t why_size)
+int http_start(const char *listen_spec, int allow_remote, const char *const *tokens, size_t ntokens,
+               char *why, size_t why_size)
 {
     char shown[300];
     int fd = open_listener(listen_spec, allow_remote, shown, sizeof shown, why, why_size);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     H.tokens = xcalloc(ntokens, sizeof *H.tokens);
     for (size_t i = 0; i < ntokens; i++)
         H.tokens[i] = xstrdup(tokens[i]);
@@ -514,12 +495,10 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     unsigned pool = cpus < 2 ? 2 : cpus > 8 ? 8 : (unsigned)cpus;
     H.listen_fd = fd;
     H.daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_TURBO,
-        0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
+        0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)300, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!H.daemon) {
         snprintf(why, why_size, "libmicrohttpd did not start on %s", shown);
         close(fd);
@@ -533,12 +512,10 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
 
 void http_stop(void)
 {
-    if (!H.daemon)
-        return;
+    if (!H.daemon) return;
     /* Stop accepting; connections already open may finish what they sent. */
     int fd = MHD_quiesce_daemon(H.daemon);
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     pthread_mutex_lock(&H.mu);
     H.stopping = 1;
     struct timespec deadline;

@@ -24,8 +24,7 @@ typedef struct builder {
 static char *copy_bytes(const unsigned char *s, size_t len)
 {
     char *p = malloc(len + 1);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     memcpy(p, s, len);
     p[len] = '\0';
     return p;
@@ -55,11 +54,9 @@ static jnode *add_node(builder *b, enum jtype type)
     parent->kids = kids;
     if (parent->type == J_OBJECT) {
         char **keys = realloc(parent->keys, cap * sizeof *keys);
-        if (keys)
-            parent->keys = keys;
+        if (keys) parent->keys = keys;
         size_t *lens = keys ? realloc(parent->key_lens, cap * sizeof *lens) : NULL;
-        if (lens)
-            parent->key_lens = lens;
+        if (lens) parent->key_lens = lens;
         if (!keys || !lens) {
             free(n);
             b->failed = 1;
@@ -81,24 +78,21 @@ static int on_null(void *ctx)
 static int on_bool(void *ctx, int v)
 {
     jnode *n = add_node(ctx, J_BOOL);
-    if (n)
-        n->i = v;
+    if (n) n->i = v;
     return n != NULL;
 }
 
 static int on_int(void *ctx, long long v)
 {
     jnode *n = add_node(ctx, J_INT);
-    if (n)
-        n->i = v;
+    if (n) n->i = v;
     return n != NULL;
 }
 
 static int on_double(void *ctx, double v)
 {
     jnode *n = add_node(ctx, J_DOUBLE);
-    if (n)
-        n->d = v;
+    if (n) n->d = v;
     return n != NULL;
 }
 
@@ -106,22 +100,18 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     builder *b = ctx;
     jnode *n = add_node(b, J_STRING);
-    if (!n)
-        return 0;
+    if (!n) return 0;
     n->s = copy_bytes(s, len);
     n->len = len;
-    if (!n->s)
-        b->failed = 1;
+    if (!n->s) b->failed = 1;
     return n->s != NULL;
 }
 
 static int open_container(builder *b, enum jtype type)
 {
-    if (b->depth >= MAX_DEPTH)
-        return 0;
+    if (b->depth >= MAX_DEPTH) return 0;
     jnode *n = add_node(b, type);
-    if (!n)
-        return 0;
+    if (!n) return 0;
     b->stack[b->depth++] = n;
     return 1;
 }
@@ -137,8 +127,7 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t len)
     free(b->pending_key);
     b->pending_key = copy_bytes(s, len);
     b->pending_key_len = len;
-    if (!b->pending_key)
-        b->failed = 1;
+    if (!b->pending_key) b->failed = 1;
     return b->pending_key != NULL;
 }
 
@@ -155,7 +144,7 @@ static int on_start_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    on_null, on_bool,      on_int,     on_double, NULL, on_string,
+    on_null,      on_bool,    on_int, on_double,      NULL,   on_string,
     on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
 
@@ -169,8 +158,7 @@ jnode *json_parse(const char *text, size_t len, char *why, size_t why_size)
         return NULL;
     }
     yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
-    if (st == yajl_status_ok)
-        st = yajl_complete_parse(h);
+    if (st == yajl_status_ok) st = yajl_complete_parse(h);
     if (st != yajl_status_ok || b.failed || !b.root) {
         if (b.failed) {
             snprintf(why, why_size, "out of memory");
@@ -179,8 +167,7 @@ jnode *json_parse(const char *text, size_t len, char *why, size_t why_size)
         } else {
             unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
             snprintf(why, why_size, "%s", msg ? (const char *)msg : "Expecting value");
-            if (msg)
-                yajl_free_error(h, msg);
+            if (msg) yajl_free_error(h, msg);
         }
         json_free(b.root);
         free(b.pending_key);
@@ -194,12 +181,10 @@ jnode *json_parse(const char *text, size_t len, char *why, size_t why_size)
 
 void json_free(jnode *n)
 {
-    if (!n)
-        return;
+    if (!n) return;
     for (size_t i = 0; i < n->n; i++) {
         json_free(n->kids[i]);
-        if (n->keys)
-            free(n->keys[i]);
+        if (n->keys) free(n->keys[i]);
     }
     free(n->kids);
     free(n->keys);
@@ -213,13 +198,11 @@ void json_free(jnode *n)
 
 const jnode *json_get(const jnode *obj, const char *key)
 {
-    if (!obj || obj->type != J_OBJECT)
-        return NULL;
+    if (!obj || obj->type != J_OBJECT) return NULL;
     size_t klen = strlen(key);
     const jnode *found = NULL;
     /* The last of repeated keys wins, as in Python's json. */
     for (size_t i = 0; i < obj->n; i++)
-        if (obj->key_lens[i] == klen && memcmp(obj->keys[i], key, klen) == 0)
-            found = obj->kids[i];
+        if (obj->key_lens[i] == klen && memcmp(obj->keys[i], key, klen) == 0) found = obj->kids[i];
     return found;
 }

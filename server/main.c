@@ -55,14 +55,12 @@ static void token_add(tokens *t, const char *s, size_t len)
 {
     while (len && (*s == ' ' || *s == '\t'))
         s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-                   s[len - 1] == '\n'))
+    while (len &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' || s[len - 1] == '\n'))
         len--;
-    if (len == 0 || *s == '#')
-        return;
+    if (len == 0 || *s == '#') return;
     char **v = realloc(t->v, (t->n + 1) * sizeof *v);
-    if (!v)
-        abort();
+    if (!v) abort();
     t->v = v;
     t->v[t->n++] = strndup(s, len);
 }
@@ -70,8 +68,7 @@ static void token_add(tokens *t, const char *s, size_t len)
 static int read_token_file(const char *path, tokens *t)
 {
     FILE *f = fopen(path, "r");
-    if (!f)
-        return fail("--token-file %s: %s", path, strerror(errno));
+    if (!f) return fail("--token-file %s: %s", path, strerror(errno));
     char line[4096];
     while (fgets(line, sizeof line, f))
         token_add(t, line, strlen(line));
@@ -93,25 +90,21 @@ static void tokens_free(tokens *t)
 static int make_dirs(const char *path)
 {
     char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -1;
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
     for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return -1;
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return -1;
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return -1;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *listen_spec = "127.0.0.1:8780", *token_file = NULL, *state_dir = NULL,
-               *db = NULL, *wire = "current";
+    const char *listen_spec = "127.0.0.1:8780", *token_file = NULL, *state_dir = NULL, *db = NULL,
+               *wire = "current";
     int allow_remote = 0;
     g_config.default_provider = "local";
     g_config.lease_ttl_ms = 3600 * 1000LL;
@@ -130,9 +123,9 @@ int main(int argc, char **argv)
             continue;
         }
         static const char *const with_value[] = {
-            "--listen",    "--token-file",      "--state-dir",     "--db",
+            "--listen",           "--token-file", "--state-dir", "--db",
             "--default-provider", "--fake-delay", "--lease-ttl", "--idempotency-ttl",
-            "--reap-interval", "--max-hosts", "--wire", NULL};
+            "--reap-interval",    "--max-hosts",  "--wire",      NULL};
         const char *val = NULL;
         size_t k;
         for (k = 0; with_value[k]; k++) {
@@ -142,8 +135,7 @@ int main(int argc, char **argv)
                 break;
             }
             if (strcmp(a, with_value[k]) == 0) {
-                if (i + 1 >= argc)
-                    return fail("%s needs a value", a);
+                if (i + 1 >= argc) return fail("%s needs a value", a);
                 val = argv[++i];
                 break;
             }
@@ -198,8 +190,7 @@ int main(int argc, char **argv)
     g_config.wire = strcmp(wire, "v1") == 0 ? WIRE_V1 : WIRE_CURRENT;
 
     tokens toks = {0};
-    if (token_file && read_token_file(token_file, &toks) != 0)
-        return 2;
+    if (token_file && read_token_file(token_file, &toks) != 0) return 2;
     const char *env_tokens = getenv("LITTERBOX_SERVER_TOKENS");
     for (const char *s = env_tokens; s && *s;) {
         const char *comma = strchr(s, ',');

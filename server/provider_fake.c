@@ -45,8 +45,7 @@ static char *openssh_private_key(const unsigned char seed[32], const unsigned ch
 {
     sbuf blob = {0}, priv = {0}, out = {0};
     unsigned char check[4];
-    if (random_bytes(check, sizeof check) != 0)
-        return NULL;
+    if (random_bytes(check, sizeof check) != 0) return NULL;
     sbuf_add(&priv, check, 4);
     sbuf_add(&priv, check, 4);
     ed25519_blob(&priv, pub);
@@ -94,8 +93,7 @@ static int fake_check(provider *p, const host_spec *spec, char *detail, size_t d
 
 static void sleep_s(double s)
 {
-    if (s <= 0)
-        return;
+    if (s <= 0) return;
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0) {
     }
@@ -141,14 +139,12 @@ static int fake_create(provider *p, const host_spec *spec, host_info *out, char 
     return 0;
 }
 
-static int fake_destroy(provider *p, const char *id, const char *state, char *why,
-                        size_t why_size)
+static int fake_destroy(provider *p, const char *id, const char *state, char *why, size_t why_size)
 {
     return 0;
 }
 
-static int fake_alive(provider *p, const char *id, const char *state, char *why,
-                      size_t why_size)
+static int fake_alive(provider *p, const char *id, const char *state, char *why, size_t why_size)
 {
     return 1;
 }
@@ -158,8 +154,8 @@ static void fake_doctor(provider *p, provider_check *out)
     fake_data *d = p->data;
     snprintf(out->status, sizeof out->status, "ok");
     snprintf(out->detail, sizeof out->detail,
-             "no processes; creates answer after %g s; default image %s (%s fails)",
-             d->delay_s, DEFAULT_IMAGE, FAIL_IMAGE);
+             "no processes; creates answer after %g s; default image %s (%s fails)", d->delay_s,
+             DEFAULT_IMAGE, FAIL_IMAGE);
     out->hint[0] = '\0';
     out->latency_ms = 0;
 }

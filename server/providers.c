@@ -22,8 +22,7 @@ static char failures[NPROVIDERS][256];
 
 void host_info_free(host_info *info)
 {
-    if (!info)
-        return;
+    if (!info) return;
     free(info->image);
     free(info->ssh_host);
     free(info->ssh_username);
@@ -40,8 +39,7 @@ void providers_start(const provider_config *cfg)
         failures[i][0] = '\0';
         started[i] = registry[i].make(cfg, failures[i], sizeof failures[i]);
         if (!started[i]) {
-            if (!failures[i][0])
-                snprintf(failures[i], sizeof failures[i], "it did not start");
+            if (!failures[i][0]) snprintf(failures[i], sizeof failures[i], "it did not start");
             fprintf(stderr, "litterbox-server: provider %s is not available: %s\n",
                     registry[i].name, failures[i]);
         }
@@ -51,8 +49,7 @@ void providers_start(const provider_config *cfg)
 void providers_stop(void)
 {
     for (size_t i = 0; i < NPROVIDERS; i++) {
-        if (started[i])
-            started[i]->close(started[i]);
+        if (started[i]) started[i]->close(started[i]);
         started[i] = NULL;
     }
 }
@@ -61,8 +58,7 @@ provider *providers_get(const char *name, int *unknown, char *why, size_t why_si
 {
     *unknown = 0;
     for (size_t i = 0; i < NPROVIDERS; i++) {
-        if (strcmp(registry[i].name, name) != 0)
-            continue;
+        if (strcmp(registry[i].name, name) != 0) continue;
         if (!started[i])
             snprintf(why, why_size, "provider %s is not available: %s", name, failures[i]);
         return started[i];
@@ -95,7 +91,6 @@ provider *providers_at(size_t i, const char **name, const char **why)
 int provider_known(const char *name)
 {
     for (size_t i = 0; i < NPROVIDERS; i++)
-        if (strcmp(registry[i].name, name) == 0)
-            return 1;
+        if (strcmp(registry[i].name, name) == 0) return 1;
     return 0;
 }

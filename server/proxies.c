@@ -24,11 +24,9 @@ void route_proxy_create(request *r, const char *const *p)
     if (text) {
         char why[128];
         body = json_parse(text, len, why, sizeof why);
-        if (!body)
-            verrs_json_invalid(&e, why);
+        if (!body) verrs_json_invalid(&e, why);
     }
-    if (!text || body)
-        validate_proxy_create(body, &e);
+    if (!text || body) validate_proxy_create(body, &e);
     json_free(body);
     if (e.count) {
         reply_verrs(r, &e);
@@ -64,8 +62,8 @@ static void proxy_host(request *r, const char *const *p)
     }
     if (strcmp(h.status, "bootstrapping") != 0 && strcmp(h.status, "active") != 0) {
         char detail[128];
-        snprintf(detail, sizeof detail, "host is %s; proxies attach to bootstrapping or active hosts",
-                 h.status);
+        snprintf(detail, sizeof detail,
+                 "host is %s; proxies attach to bootstrapping or active hosts", h.status);
         reply_error(r, 409, detail, "HOST_STATE");
     } else {
         unsupported(r, h.provider);

@@ -30,18 +30,16 @@ void reaper_pass(void)
             continue;
         /* The lease may have been renewed since the copy was taken. */
         host_rec cur;
-        if (store_host_get(h->id, &cur) != 0)
-            continue;
+        if (store_host_get(h->id, &cur) != 0) continue;
         int still = cur.expires_ms && cur.expires_ms <= now_ms();
         host_rec_clear(&cur);
-        if (!still)
-            continue;
+        if (!still) continue;
         char why[512] = "";
         if (hosts_destroy(h, why, sizeof why) == 0)
             fprintf(stderr, "reaper: host %s (%s) expired and was deleted\n", h->id, h->name);
         else
-            fprintf(stderr, "reaper: host %s (%s) expired; teardown failed: %s\n", h->id,
-                    h->name, why);
+            fprintf(stderr, "reaper: host %s (%s) expired; teardown failed: %s\n", h->id, h->name,
+                    why);
     }
     for (size_t i = 0; i < n; i++)
         host_rec_clear(&all[i]);
@@ -61,8 +59,7 @@ static void *reaper_main(void *arg)
         t.tv_nsec = (long)(ns % 1000000000);
         while (!R.stop && pthread_cond_timedwait(&R.wake, &R.mu, &t) != ETIMEDOUT) {
         }
-        if (R.stop)
-            break;
+        if (R.stop) break;
         pthread_mutex_unlock(&R.mu);
         reaper_pass();
         pthread_mutex_lock(&R.mu);
@@ -75,14 +72,12 @@ void reaper_start(void)
 {
     R.stop = 0;
     R.running = pthread_create(&R.thread, NULL, reaper_main, NULL) == 0;
-    if (!R.running)
-        fprintf(stderr, "litterbox-server: the lease reaper could not start\n");
+    if (!R.running) fprintf(stderr, "litterbox-server: the lease reaper could not start\n");
 }
 
 void reaper_stop(void)
 {
-    if (!R.running)
-        return;
+    if (!R.running) return;
     pthread_mutex_lock(&R.mu);
     R.stop = 1;
     pthread_cond_broadcast(&R.wake);

@@ -58,7 +58,7 @@ enum jtype { J_NULL, J_BOOL, J_INT, J_DOUBLE, J_STRING, J_OBJECT, J_ARRAY };
 
 typedef struct jnode {
     enum jtype type;
-    char *s;   /* J_STRING: bytes, terminated; may hold NUL (see len) */
+    char *s; /* J_STRING: bytes, terminated; may hold NUL (see len) */
     size_t len;
     long long i; /* J_INT, J_BOOL */
     double d;    /* J_DOUBLE */
@@ -127,9 +127,9 @@ typedef struct host_rec {
     int ssh_port;
     long long disk_gb;
     int64_t created_ms, updated_ms;
-    int64_t activated_ms; /* 0: null */
-    int64_t expires_ms;   /* 0: null (permanent) */
-    int64_t seq;          /* creation order, for newest-first lists */
+    int64_t activated_ms;  /* 0: null */
+    int64_t expires_ms;    /* 0: null (permanent) */
+    int64_t seq;           /* creation order, for newest-first lists */
     struct host_rec *next; /* store's hash chain */
 } host_rec;
 

@@ -49,8 +49,7 @@ static unsigned bucket_of(const char *id)
 static host_rec *find_locked(const char *id)
 {
     for (host_rec *h = S.buckets[bucket_of(id)]; h; h = h->next)
-        if (strcmp(h->id, id) == 0)
-            return h;
+        if (strcmp(h->id, id) == 0) return h;
     return NULL;
 }
 
@@ -210,10 +209,8 @@ static int db_write_host(const host_rec *h)
 static int db_exec(const char *sql, const char *arg)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(S.db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (arg)
-        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    if (sqlite3_prepare_v2(S.db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -241,8 +238,7 @@ static void link_locked(host_rec *h)
     h->next = S.buckets[b];
     S.buckets[b] = h;
     S.count++;
-    if (h->seq >= S.next_seq)
-        S.next_seq = h->seq + 1;
+    if (h->seq >= S.next_seq) S.next_seq = h->seq + 1;
 }
 
 static int load(char *why, size_t why_size)
@@ -300,9 +296,8 @@ static int load(char *why, size_t why_size)
 
 int store_open(const char *path, char *why, size_t why_size)
 {
-    int rc = sqlite3_open_v2(path, &S.db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &S.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(why, why_size, "%s: %s", path, S.db ? sqlite3_errmsg(S.db) : "cannot open");
         sqlite3_close(S.db);
@@ -377,8 +372,7 @@ int store_host_json(const char *id, enum wire_gen wire, sbuf *out)
 {
     pthread_mutex_lock(&S.mu);
     host_rec *h = find_locked(id);
-    if (h)
-        host_json(out, h, wire, NULL);
+    if (h) host_json(out, h, wire, NULL);
     pthread_mutex_unlock(&S.mu);
     return h ? 0 : -1;
 }
@@ -400,8 +394,7 @@ void store_list_json(enum wire_gen wire, sbuf *out)
     qsort(all, n, sizeof *all, newest_first);
     sbuf_add(out, "[", 1);
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            sbuf_add(out, ",", 1);
+        if (i) sbuf_add(out, ",", 1);
         host_json(out, all[i], wire, NULL);
     }
     sbuf_add(out, "]", 1);
@@ -413,8 +406,7 @@ int store_host_get(const char *id, host_rec *out)
 {
     pthread_mutex_lock(&S.mu);
     host_rec *h = find_locked(id);
-    if (h)
-        host_rec_copy(out, h);
+    if (h) host_rec_copy(out, h);
     pthread_mutex_unlock(&S.mu);
     return h ? 0 : -1;
 }
@@ -479,8 +471,7 @@ int store_host_delete(const char *id)
      * gone already. The next start would show it again; say so. */
     if (db_exec("DELETE FROM hosts WHERE id = ?1", id) != 0 ||
         db_exec("DELETE FROM idempotency WHERE host_id = ?1", id) != 0)
-        fprintf(stderr, "litterbox-server: host %s: could not remove it from the database\n",
-                id);
+        fprintf(stderr, "litterbox-server: host %s: could not remove it from the database\n", id);
     *pp = h->next;
     S.count--;
     host_rec_clear(h);
@@ -517,8 +508,7 @@ host_rec *store_hosts_all(size_t *count)
 static idem_entry *idem_find_locked(const char *key)
 {
     for (idem_entry *e = S.idem; e; e = e->next)
-        if (strcmp(e->key, key) == 0)
-            return e;
+        if (strcmp(e->key, key) == 0) return e;
     return NULL;
 }
 
@@ -605,8 +595,8 @@ void store_idem_expire(int64_t now)
         }
     }
     sqlite3_stmt *st;
-    if (S.db && sqlite3_prepare_v2(S.db, "DELETE FROM idempotency WHERE expires_ms <= ?1", -1,
-                                   &st, NULL) == SQLITE_OK) {
+    if (S.db && sqlite3_prepare_v2(S.db, "DELETE FROM idempotency WHERE expires_ms <= ?1", -1, &st,
+                                   NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, now);
         sqlite3_step(st);
         sqlite3_finalize(st);

@@ -13,10 +13,8 @@
 
 static int sbuf_reserve(sbuf *b, size_t more)
 {
-    if (b->failed)
-        return -1;
-    if (b->data && b->len + more + 1 <= b->cap)
-        return 0;
+    if (b->failed) return -1;
+    if (b->data && b->len + more + 1 <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 512;
     while (cap < b->len + more + 1)
         cap *= 2;
@@ -32,10 +30,8 @@ static int sbuf_reserve(sbuf *b, size_t more)
 
 void sbuf_add(sbuf *b, const void *bytes, size_t len)
 {
-    if (sbuf_reserve(b, len) != 0)
-        return;
-    if (len)
-        memcpy(b->data + b->len, bytes, len);
+    if (sbuf_reserve(b, len) != 0) return;
+    if (len) memcpy(b->data + b->len, bytes, len);
     b->len += len;
     b->data[b->len] = '\0';
 }
@@ -51,8 +47,7 @@ void sbuf_addf(sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || sbuf_reserve(b, (size_t)n) != 0)
-        return;
+    if (n < 0 || sbuf_reserve(b, (size_t)n) != 0) return;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -62,22 +57,30 @@ void sbuf_addf(sbuf *b, const char *fmt, ...)
 void sbuf_json_str(sbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    if (sbuf_reserve(b, len + 2) != 0)
-        return;
+    if (sbuf_reserve(b, len + 2) != 0) return;
     b->data[b->len++] = '"';
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
         sbuf_add(b, s + run, i - run);
         run = i + 1;
         switch (c) {
-        case '"': sbuf_add(b, "\\\"", 2); break;
-        case '\\': sbuf_add(b, "\\\\", 2); break;
-        case '\n': sbuf_add(b, "\\n", 2); break;
-        case '\r': sbuf_add(b, "\\r", 2); break;
-        case '\t': sbuf_add(b, "\\t", 2); break;
+        case '"':
+            sbuf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            sbuf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            sbuf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            sbuf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            sbuf_add(b, "\\t", 2);
+            break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             sbuf_add(b, u, 6);
@@ -125,8 +128,7 @@ void wipe(void *p, size_t n)
 
 void free_secret(char *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     wipe(s, strlen(s));
     free(s);
 }
@@ -163,12 +165,10 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 
 static int digits(const char *s, size_t len, size_t at, int n, int *out)
 {
-    if (at + (size_t)n > len)
-        return -1;
+    if (at + (size_t)n > len) return -1;
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[at + i]))
-            return -1;
+        if (!isdigit((unsigned char)s[at + i])) return -1;
         v = v * 10 + (s[at + i] - '0');
     }
     *out = v;
@@ -179,17 +179,16 @@ int parse_time(const char *s, size_t len, int64_t *ms)
 {
     int Y, M, D, h, m, sec;
     if (digits(s, len, 0, 4, &Y) || len < 19 || s[4] != '-' || digits(s, len, 5, 2, &M) ||
-        s[7] != '-' || digits(s, len, 8, 2, &D) ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s, len, 11, 2, &h) ||
-        s[13] != ':' || digits(s, len, 14, 2, &m) || s[16] != ':' || digits(s, len, 17, 2, &sec))
+        s[7] != '-' || digits(s, len, 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s, len, 11, 2, &h) || s[13] != ':' || digits(s, len, 14, 2, &m) || s[16] != ':' ||
+        digits(s, len, 17, 2, &sec))
         return -1;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
     if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || (M == 2 && D == 29 && !leap) || h > 23 ||
         m > 59 || sec > 60)
         return -1;
-    if (sec == 60)
-        sec = 59; /* a leap second reads as the second before it */
+    if (sec == 60) sec = 59; /* a leap second reads as the second before it */
     size_t i = 19;
     int frac_ms = 0;
     if (i < len && s[i] == '.') {
@@ -200,12 +199,10 @@ int parse_time(const char *s, size_t len, int64_t *ms)
             scale /= 10;
             i++;
         }
-        if (i == start)
-            return -1;
+        if (i == start) return -1;
     }
     int64_t offset_min = 0;
-    if (i == len)
-        return -2;
+    if (i == len) return -2;
     if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
         offset_min = 0;
     } else if (s[i] == '+' || s[i] == '-') {
@@ -225,24 +222,30 @@ int parse_time(const char *s, size_t len, int64_t *ms)
 
 int64_t parse_duration(const char *s)
 {
-    if (!s || !*s)
-        return -1;
+    if (!s || !*s) return -1;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || v < 0 || end[0] == '\0' || end[1] != '\0')
-        return -1;
+    if (errno || end == s || v < 0 || end[0] == '\0' || end[1] != '\0') return -1;
     double unit;
     switch (*end) {
-    case 's': unit = 1e3; break;
-    case 'm': unit = 60e3; break;
-    case 'h': unit = 3600e3; break;
-    case 'd': unit = 86400e3; break;
-    default: return -1;
+    case 's':
+        unit = 1e3;
+        break;
+    case 'm':
+        unit = 60e3;
+        break;
+    case 'h':
+        unit = 3600e3;
+        break;
+    case 'd':
+        unit = 86400e3;
+        break;
+    default:
+        return -1;
     }
     double ms = v * unit;
-    if (ms > 1e15)
-        return -1;
+    if (ms > 1e15) return -1;
     return (int64_t)ms;
 }
 
@@ -252,8 +255,7 @@ int random_bytes(void *out, size_t n)
     while (n) {
         ssize_t got = getrandom(p, n, 0);
         if (got < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         p += got;
@@ -276,10 +278,9 @@ void new_uuid(char out[37])
     must_random(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 void new_host_name(char out[16])
@@ -292,12 +293,10 @@ void new_host_name(char out[16])
 int is_uuid(const char *s)
 {
     /* The hyphenated form; any case, as Python's UUID() reads it. */
-    if (strlen(s) != 36)
-        return 0;
+    if (strlen(s) != 36) return 0;
     for (int i = 0; i < 36; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return 0;
+            if (s[i] != '-') return 0;
         } else if (!isxdigit((unsigned char)s[i])) {
             return 0;
         }
@@ -307,8 +306,7 @@ int is_uuid(const char *s)
 
 char *xstrdup(const char *s)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char *p = strdup(s);
     if (!p) {
         fputs("litterbox-server: out of memory\n", stderr);
@@ -332,10 +330,8 @@ void base64_encode(sbuf *out, const unsigned char *in, size_t len)
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < len; i += 3) {
         unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
+        if (i + 1 < len) v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < len) v |= in[i + 2];
         char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
                      i + 1 < len ? tbl[(v >> 6) & 63] : '=', i + 2 < len ? tbl[v & 63] : '='};
         sbuf_add(out, q, 4);

@@ -14,14 +14,12 @@
 
 void verrs_add(verrs *e, const char *type, const char *const *loc, const char *msg)
 {
-    if (e->count++)
-        sbuf_add(&e->json, ",", 1);
+    if (e->count++) sbuf_add(&e->json, ",", 1);
     sbuf_adds(&e->json, "{\"type\":");
     sbuf_json_strz(&e->json, type);
     sbuf_adds(&e->json, ",\"loc\":[");
     for (size_t i = 0; loc[i]; i++) {
-        if (i)
-            sbuf_add(&e->json, ",", 1);
+        if (i) sbuf_add(&e->json, ",", 1);
         if (loc[i][0] == '#')
             sbuf_adds(&e->json, loc[i] + 1);
         else
@@ -61,8 +59,7 @@ static void field_error(verrs *e, const char *field, const char *type, const cha
 static int is_blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (!isspace((unsigned char)s[i]))
-            return 0;
+        if (!isspace((unsigned char)s[i])) return 0;
     return 1;
 }
 
@@ -72,8 +69,7 @@ static int optional_string(const jnode *body, const char *field, int not_blank, 
 {
     const jnode *v = json_get(body, field);
     *out = NULL;
-    if (!v || v->type == J_NULL)
-        return 0;
+    if (!v || v->type == J_NULL) return 0;
     if (v->type != J_STRING) {
         field_error(e, field, "string_type", "Input should be a valid string");
         return -1;
@@ -96,12 +92,10 @@ static int optional_string(const jnode *body, const char *field, int not_blank, 
 
 static int env_key_ok(const char *k, size_t len)
 {
-    if (len == 0 || !(isalpha((unsigned char)k[0]) || k[0] == '_'))
-        return 0;
+    if (len == 0 || !(isalpha((unsigned char)k[0]) || k[0] == '_')) return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)k[i];
-        if (!(c < 0x80 && (isalnum(c) || c == '_')))
-            return 0;
+        if (!(c < 0x80 && (isalnum(c) || c == '_'))) return 0;
     }
     return 1;
 }
@@ -119,8 +113,7 @@ static int repeated_later(const jnode *env, size_t i)
 
 static int validate_env(const jnode *env, create_req *out, verrs *e)
 {
-    if (env->type == J_NULL)
-        return 0;
+    if (env->type == J_NULL) return 0;
     if (env->type != J_OBJECT) {
         field_error(e, "env", "dict_type", "Input should be a valid dictionary");
         return -1;
@@ -128,8 +121,7 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
     int bad = 0;
     size_t count = 0, total = 0;
     for (size_t i = 0; i < env->n; i++) {
-        if (repeated_later(env, i))
-            continue;
+        if (repeated_later(env, i)) continue;
         count++;
         const jnode *v = env->kids[i];
         if (v->type != J_STRING) {
@@ -140,14 +132,12 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
         }
         total += env->key_lens[i] + v->len;
     }
-    if (bad)
-        return -1;
+    if (bad) return -1;
 
     sbuf msg = {0};
     /* The service's own check comes first, then the limits it lacks. */
     for (size_t i = 0; i < env->n && !bad; i++) {
-        if (repeated_later(env, i))
-            continue;
+        if (repeated_later(env, i)) continue;
         if (env->key_lens[i] == strlen("TAILSCALE_AUTHKEY") &&
             memcmp(env->keys[i], "TAILSCALE_AUTHKEY", env->key_lens[i]) == 0) {
             field_error(e, "env", "value_error",
@@ -156,8 +146,7 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
         }
     }
     for (size_t i = 0; i < env->n && !bad; i++) {
-        if (repeated_later(env, i) || env_key_ok(env->keys[i], env->key_lens[i]))
-            continue;
+        if (repeated_later(env, i) || env_key_ok(env->keys[i], env->key_lens[i])) continue;
         sbuf_adds(&msg, "Value error, env keys must match [A-Za-z_][A-Za-z0-9_]*: ");
         /* A key with a NUL or newline is shown escaped, never raw. */
         sbuf_json_str(&msg, env->keys[i], env->key_lens[i]);
@@ -172,19 +161,16 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
     }
     for (size_t i = 0; i < env->n && !bad; i++) {
         const jnode *v = env->kids[i];
-        if (repeated_later(env, i))
-            continue;
+        if (repeated_later(env, i)) continue;
         if (v->len > ENV_MAX_VALUE) {
             sbuf_addf(&msg, "Value error, env value of %s is longer than %d bytes", env->keys[i],
                       ENV_MAX_VALUE);
             bad = 1;
         } else if (memchr(v->s, '\0', v->len)) {
-            sbuf_addf(&msg, "Value error, env value of %s contains a NUL character",
-                      env->keys[i]);
+            sbuf_addf(&msg, "Value error, env value of %s contains a NUL character", env->keys[i]);
             bad = 1;
         }
-        if (bad)
-            field_error(e, "env", "value_error", msg.data ? msg.data : "");
+        if (bad) field_error(e, "env", "value_error", msg.data ? msg.data : "");
     }
     if (!bad && total > ENV_MAX_TOTAL) {
         sbuf_addf(&msg, "Value error, env is larger than %d bytes in all (keys and values)",
@@ -193,14 +179,12 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
         bad = 1;
     }
     sbuf_free(&msg);
-    if (bad)
-        return -1;
+    if (bad) return -1;
 
     out->env_keys = xcalloc(count, sizeof *out->env_keys);
     out->env_values = xcalloc(count, sizeof *out->env_values);
     for (size_t i = 0; i < env->n; i++) {
-        if (repeated_later(env, i))
-            continue;
+        if (repeated_later(env, i)) continue;
         out->env_keys[out->env_count] = xstrdup(env->keys[i]);
         out->env_values[out->env_count] = xstrdup(env->kids[i]->s);
         out->env_count++;
@@ -249,8 +233,7 @@ void create_req_free(create_req *r)
 int validate_create(const jnode *body, create_req *out, verrs *e)
 {
     memset(out, 0, sizeof *out);
-    if (!body)
-        return 0;
+    if (!body) return 0;
     if (body->type != J_OBJECT) {
         body_not_object(e);
         return -1;
@@ -261,8 +244,7 @@ int validate_create(const jnode *body, create_req *out, verrs *e)
     optional_string(body, "instance_type", 1, &out->instance_type, e);
 
     const jnode *v = json_get(body, "env");
-    if (v)
-        validate_env(v, out, e);
+    if (v) validate_env(v, out, e);
 
     v = json_get(body, "disk_gb");
     if (v && v->type != J_NULL) {
@@ -299,26 +281,22 @@ int validate_create(const jnode *body, create_req *out, verrs *e)
 int validate_renew(const jnode *body, int64_t *expires_ms, verrs *e)
 {
     *expires_ms = 0;
-    if (!body)
-        return 0;
+    if (!body) return 0;
     if (body->type != J_OBJECT) {
         body_not_object(e);
         return -1;
     }
     const jnode *v = json_get(body, "expires_at");
-    if (!v || v->type == J_NULL)
-        return 0;
+    if (!v || v->type == J_NULL) return 0;
     return expires_value(v, expires_ms, e);
 }
 
 static int proxy_name_ok(const char *s)
 {
-    if (!isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80)
-        return 0;
+    if (!isalnum((unsigned char)s[0]) || (unsigned char)s[0] >= 0x80) return 0;
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (!(c < 0x80 && (isalnum(c) || c == '_' || c == '.' || c == '-')))
-            return 0;
+        if (!(c < 0x80 && (isalnum(c) || c == '_' || c == '.' || c == '-'))) return 0;
     }
     return 1;
 }
@@ -327,8 +305,7 @@ static int proxy_name_ok(const char *s)
 
 int validate_proxy_name(const char *name, verrs *e)
 {
-    if (proxy_name_ok(name))
-        return 0;
+    if (proxy_name_ok(name)) return 0;
     const char *loc[] = {"path", "name", NULL};
     verrs_add(e, "string_pattern_mismatch", loc, PROXY_NAME_PATTERN);
     return -1;
@@ -337,8 +314,7 @@ int validate_proxy_name(const char *name, verrs *e)
 /* An origin: http(s)://host[:port], nothing after it but an optional "/". */
 static int origin_ok(const char *s, size_t len)
 {
-    if (memchr(s, '\0', len))
-        return 0;
+    if (memchr(s, '\0', len)) return 0;
     size_t skip;
     if (len > 7 && strncmp(s, "http://", 7) == 0)
         skip = 7;
@@ -348,10 +324,8 @@ static int origin_ok(const char *s, size_t len)
         return 0;
     const char *host = s + skip;
     size_t rest = len - skip;
-    if (rest && host[rest - 1] == '/')
-        rest--;
-    if (rest == 0)
-        return 0;
+    if (rest && host[rest - 1] == '/') rest--;
+    if (rest == 0) return 0;
     for (size_t i = 0; i < rest; i++) {
         unsigned char c = (unsigned char)host[i];
         if (c <= 0x20 || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\' || c >= 0x7f)
@@ -411,8 +385,7 @@ int validate_proxy_create(const jnode *body, verrs *e)
 
 void validate_host_id(const char *id, verrs *e)
 {
-    if (is_uuid(id))
-        return;
+    if (is_uuid(id)) return;
     const char *loc[] = {"path", "host_id", NULL};
     char msg[160];
     size_t len = strlen(id);
@@ -434,16 +407,14 @@ void validate_host_id(const char *id, verrs *e)
 
 void validate_idempotency_key(const char *key, verrs *e)
 {
-    if (!key)
-        return;
+    if (!key) return;
     size_t len = strlen(key);
     int ok = len >= 1 && len <= 255;
     for (size_t i = 0; ok && i < len; i++) {
         unsigned char c = (unsigned char)key[i];
         ok = c < 0x80 && (isalnum(c) || c == '_' || c == '-' || c == ':' || c == '.');
     }
-    if (ok)
-        return;
+    if (ok) return;
     const char *loc[] = {"header", "idempotency-key", NULL};
     verrs_add(e, "string_pattern_mismatch", loc,
               "String should match pattern '^[A-Za-z0-9_\\-:.]{1,255}$'");

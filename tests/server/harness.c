@@ -54,8 +54,7 @@ int server_init(server *s)
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
     snprintf(s->token_file, sizeof s->token_file, "%s/token", s->dir);
     FILE *f = fopen(s->token_file, "w");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     fputs(TEST_TOKEN "\n", f);
     fclose(f);
     chmod(s->token_file, 0600);
@@ -87,8 +86,7 @@ int server_start(server *s, const char *const *args)
     }
     int has_provider = 0;
     for (int i = 0; args && args[i] && n < 76; i++) {
-        if (strcmp(args[i], "--default-provider") == 0)
-            has_provider = 1;
+        if (strcmp(args[i], "--default-provider") == 0) has_provider = 1;
         argv[n++] = args[i];
     }
     if (!has_provider) {
@@ -98,8 +96,7 @@ int server_start(server *s, const char *const *args)
     argv[n] = NULL;
 
     int out[2];
-    if (pipe(out) != 0)
-        return -1;
+    if (pipe(out) != 0) return -1;
     int logfd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (logfd < 0) {
         close(out[0]);
@@ -107,8 +104,7 @@ int server_start(server *s, const char *const *args)
         return -1;
     }
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
+    if (pid < 0) return -1;
     if (pid == 0) {
         /* A test that crashes must not leave its server behind. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -136,13 +132,10 @@ int server_start(server *s, const char *const *args)
     double deadline = mono_s() + (under_valgrind ? 120 : 30);
     while (len < sizeof line - 1 && mono_s() < deadline) {
         struct pollfd p = {out[0], POLLIN, 0};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
+        if (poll(&p, 1, 200) <= 0) continue;
         ssize_t got = read(out[0], line + len, 1);
-        if (got <= 0)
-            break;
-        if (line[len] == '\n')
-            break;
+        if (got <= 0) break;
+        if (line[len] == '\n') break;
         len += (size_t)got;
     }
     line[len] = '\0';
@@ -163,8 +156,7 @@ int server_start(server *s, const char *const *args)
 
 int server_stop(server *s)
 {
-    if (s->pid <= 0)
-        return -1;
+    if (s->pid <= 0) return -1;
     kill(s->pid, SIGTERM);
     int st = 0;
     double deadline = mono_s() + 30;
@@ -179,15 +171,13 @@ int server_stop(server *s)
         return 128 + SIGKILL;
     }
     s->pid = -1;
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
     return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
 
 void server_kill(server *s)
 {
-    if (s->pid <= 0)
-        return;
+    if (s->pid <= 0) return;
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
     s->pid = -1;
@@ -200,23 +190,19 @@ static void remove_tree(const char *path)
     if (strncmp(path, "/", 1) != 0 || strstr(path, "lbs-test.") == NULL || strchr(path, '\''))
         return;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        fprintf(stderr, "harness: could not remove %s\n", path);
+    if (system(cmd) != 0) fprintf(stderr, "harness: could not remove %s\n", path);
 }
 
 void server_cleanup(server *s)
 {
-    if (s->pid > 0)
-        server_stop(s);
-    if (s->dir[0] && !getenv("LBS_KEEP_TMP"))
-        remove_tree(s->dir);
+    if (s->pid > 0) server_stop(s);
+    if (s->dir[0] && !getenv("LBS_KEEP_TMP")) remove_tree(s->dir);
 }
 
 char *server_log(const server *s)
 {
     FILE *f = fopen(s->log_path, "r");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     size_t got;
@@ -232,8 +218,7 @@ char *server_log(const server *s)
         }
     }
     fclose(f);
-    if (buf)
-        buf[len] = '\0';
+    if (buf) buf[len] = '\0';
     return buf;
 }
 
@@ -243,8 +228,7 @@ lb_client *server_client(const server *s, const char *token)
     lb_client_options o = LB_CLIENT_OPTIONS_INIT;
     o.timeout_s = 60;
     lb_client *c = lb_client_new(s->url, token ? token : TEST_TOKEN, &o, &err);
-    if (!c)
-        fprintf(stderr, "harness: lb_client_new: %s\n", err.message);
+    if (!c) fprintf(stderr, "harness: lb_client_new: %s\n", err.message);
     return c;
 }
 
@@ -252,10 +236,8 @@ static int write_all(int fd, const char *p, size_t n)
 {
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
         p += w;
         n -= (size_t)w;
     }
@@ -272,8 +254,7 @@ int raw_request(const server *s, const char *method, const char *path, const cha
     a.sin_port = htons((unsigned short)s->port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         return -1;
     }
     char head[2048];
@@ -295,22 +276,18 @@ int raw_request(const server *s, const char *method, const char *path, const cha
     double deadline = mono_s() + 60;
     while (buf && mono_s() < deadline) {
         struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 500) <= 0)
-            continue;
+        if (poll(&p, 1, 500) <= 0) continue;
         if (cap - len < 4096) {
             char *b = realloc(buf, cap *= 2);
-            if (!b)
-                break;
+            if (!b) break;
             buf = b;
         }
         ssize_t got = recv(fd, buf + len, cap - len - 1, 0);
-        if (got <= 0)
-            break;
+        if (got <= 0) break;
         len += (size_t)got;
     }
     close(fd);
-    if (!buf)
-        return -1;
+    if (!buf) return -1;
     buf[len] = '\0';
     char *sep = strstr(buf, "\r\n\r\n");
     if (!sep || sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1) {
@@ -348,8 +325,7 @@ int cli_run(const server *s, const char *const *args, cli_result *out)
     spawn_opts o = {argv, env, SPAWN_PIPES, NULL, NULL, 60000};
     spawn_result r;
     memset(out, 0, sizeof *out);
-    if (spawn_run(LBS_CLI_PATH, &o, &r) != 0)
-        return -1;
+    if (spawn_run(LBS_CLI_PATH, &o, &r) != 0) return -1;
     out->status = r.status;
     out->out = r.out;
     out->err = r.err;

@@ -16,10 +16,10 @@
 typedef struct server {
     pid_t pid;
     int port;
-    char dir[256];       /* temporary folder: state, token file, logs */
+    char dir[256]; /* temporary folder: state, token file, logs */
     char state_dir[300];
     char url[64];
-    char log_path[300];  /* the server's stderr */
+    char log_path[300]; /* the server's stderr */
     char token_file[300];
     /* Set before server_start: LITTERBOX_SERVER_TOKENS for the child, and
      * whether to leave out --token-file. */

@@ -27,11 +27,9 @@ static long long unix_of(const char *t)
 
 static int is_hex12(const char *s)
 {
-    if (strlen(s) != 12)
-        return 0;
+    if (strlen(s) != 12) return 0;
     for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-            return 0;
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return 0;
     return 1;
 }
 
@@ -68,8 +66,8 @@ static void test_health_and_doctor(void)
     int checks = 0;
     for (const char *p = r.body; (p = strstr(p, "{\"name\":")); p++)
         checks++;
-    static const char *const keys[] = {"\"name\":", "\"status\":", "\"detail\":",
-                                       "\"latency_ms\":", "\"hint\":"};
+    static const char *const keys[] = {
+        "\"name\":", "\"status\":", "\"detail\":", "\"latency_ms\":", "\"hint\":"};
     for (size_t k = 0; k < 5; k++) {
         int n = 0;
         for (const char *p = r.body; (p = strstr(p, keys[k])); p++)
@@ -108,8 +106,7 @@ static void test_create_get_list(void)
     o.image = "ghcr.io/example/sandbox:1";
     lb_host *h = NULL;
     CHECK_EQ_INT(lb_create_host(client, &o, &h, &err), LB_OK);
-    if (!h)
-        return;
+    if (!h) return;
     CHECK_EQ_INT(strlen(h->id), 36);
     CHECK(strncmp(h->name, "sb-", 3) == 0 && is_hex12(h->name + 3));
     CHECK_EQ_STR(h->status, "active");
@@ -158,8 +155,7 @@ static void test_create_get_list(void)
     lb_host *h2 = create(NULL, LB_EXPIRES_DEFAULT, NULL);
     lb_host *h3 = create(NULL, LB_EXPIRES_NEVER, NULL);
     CHECK(h3 && h3->expires_at == NULL); /* explicit null: permanent */
-    if (h2)
-        CHECK_EQ_STR(h2->image, "litterbox/fake:latest");
+    if (h2) CHECK_EQ_STR(h2->image, "litterbox/fake:latest");
     lb_host_list *list = NULL;
     CHECK_EQ_INT(lb_list_hosts(client, &list, &err), LB_OK);
     if (list && h2 && h3) {
@@ -219,10 +215,8 @@ static void test_create_get_list(void)
     CHECK_EQ_INT(lb_get_host(client, h->id, &gone, &err), LB_ERR_NOT_FOUND);
     CHECK_EQ_STR(err.message, "host not found");
     CHECK_EQ_INT(lb_delete_host(client, h->id, &err), LB_ERR_NOT_FOUND);
-    if (h2)
-        CHECK_EQ_INT(lb_delete_host(client, h2->id, &err), LB_OK);
-    if (h3)
-        CHECK_EQ_INT(lb_delete_host(client, h3->id, &err), LB_OK);
+    if (h2) CHECK_EQ_INT(lb_delete_host(client, h2->id, &err), LB_OK);
+    if (h3) CHECK_EQ_INT(lb_delete_host(client, h3->id, &err), LB_OK);
     lb_host_free(h);
     lb_host_free(h2);
     lb_host_free(h3);
@@ -239,20 +233,17 @@ static void test_idempotent_replay(void)
         CHECK_EQ_STR(b->private_key, a->private_key);
     }
     lb_host *c = create("replay-2", LB_EXPIRES_DEFAULT, NULL);
-    if (a && c)
-        CHECK(strcmp(c->id, a->id) != 0);
+    if (a && c) CHECK(strcmp(c->id, a->id) != 0);
     lb_error err;
     /* Deleting the host frees its key: the next create is a new host. */
     if (a) {
         CHECK_EQ_INT(lb_delete_host(client, a->id, &err), LB_OK);
         lb_host *d = create("replay-1", LB_EXPIRES_DEFAULT, NULL);
         CHECK(d && strcmp(d->id, a->id) != 0);
-        if (d)
-            lb_delete_host(client, d->id, &err);
+        if (d) lb_delete_host(client, d->id, &err);
         lb_host_free(d);
     }
-    if (c)
-        lb_delete_host(client, c->id, &err);
+    if (c) lb_delete_host(client, c->id, &err);
     lb_host_free(a);
     lb_host_free(b);
     lb_host_free(c);
@@ -367,8 +358,7 @@ static void json_id(const char *doc, char id[40])
 {
     id[0] = '\0';
     const char *p = doc ? strstr(doc, "\"id\":") : NULL;
-    if (p && (p = strchr(p + 5, '"')))
-        sscanf(p + 1, "%36[0-9a-f-]", id);
+    if (p && (p = strchr(p + 5, '"'))) sscanf(p + 1, "%36[0-9a-f-]", id);
 }
 
 static void test_cli(void)
@@ -379,15 +369,15 @@ static void test_cli(void)
     snprintf(keyfile, sizeof keyfile, "%s/id_host", srv.dir);
 
     check_set_case("cli: create");
-    const char *create_args[] = {"--json", "create", "--env", "GREETING=hello world",
-                                 "--expires-at", "+2h", "--key-file", keyfile,
-                                 "--idempotency-key", "cli-1", NULL};
+    const char *create_args[] = {
+        "--json", "create",     "--env", "GREETING=hello world", "--expires-at",
+        "+2h",    "--key-file", keyfile, "--idempotency-key",    "cli-1",
+        NULL};
     CHECK_EQ_INT(cli_run(&srv, create_args, &r), 0);
     CHECK_EQ_INT(r.status, 0);
     json_id(r.out, id);
     CHECK_EQ_INT(strlen(id), 36);
-    if (r.status != 0)
-        fprintf(stderr, "cli stderr: %s\n", r.err);
+    if (r.status != 0) fprintf(stderr, "cli stderr: %s\n", r.err);
     cli_result_free(&r);
     FILE *kf = fopen(keyfile, "r");
     CHECK(kf != NULL);

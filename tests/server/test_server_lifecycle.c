@@ -24,8 +24,7 @@ static int run_refused(const char *const *args, const char *tokens_env, char **e
     const char *env[] = {"PATH=/usr/bin:/bin", "HOME=/nonexistent", tokens, NULL};
     spawn_opts o = {args, env, SPAWN_PIPES, NULL, NULL, 20000};
     spawn_result r;
-    if (spawn_run(LBS_PATH, &o, &r) != 0)
-        return -1;
+    if (spawn_run(LBS_PATH, &o, &r) != 0) return -1;
     *err_out = r.err;
     free(r.out);
     return r.status;
@@ -47,10 +46,14 @@ static void test_refusals(void)
     CHECK_CONTAINS(err, "--allow-remote");
     free(err);
 
-    static const char *const bad[][2] = {
-        {"--wire", "v2"}, {"--lease-ttl", "5x"}, {"--reap-interval", "0s"},
-        {"--max-hosts", "0"}, {"--default-provider", "aws"}, {"--fake-delay", "-1"},
-        {"--listen", "127.0.0.1"}, {"--bogus", "1"}};
+    static const char *const bad[][2] = {{"--wire", "v2"},
+                                         {"--lease-ttl", "5x"},
+                                         {"--reap-interval", "0s"},
+                                         {"--max-hosts", "0"},
+                                         {"--default-provider", "aws"},
+                                         {"--fake-delay", "-1"},
+                                         {"--listen", "127.0.0.1"},
+                                         {"--bogus", "1"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         check_set_case("refused: %s %s", bad[i][0], bad[i][1]);
         const char *a[] = {"--db", ":memory:", "--state-dir", "/tmp", bad[i][0], bad[i][1], NULL};
@@ -88,8 +91,7 @@ static void test_restart(void)
     lb_host *h3 = create_key(c, "persist-1", 4102444800LL); /* 2100-01-01 */
     lb_host *r1 = NULL;
     long long renew_to = (long long)time(NULL) + 7200;
-    if (h1)
-        CHECK_EQ_INT(lb_renew_host(c, h1->id, renew_to, &r1, &err), LB_OK);
+    if (h1) CHECK_EQ_INT(lb_renew_host(c, h1->id, renew_to, &r1, &err), LB_OK);
     lb_client_close(c);
     CHECK_EQ_INT(server_stop(&s), 0);
 
@@ -244,8 +246,7 @@ static void test_concurrent_idempotency(void)
     pthread_create(&f.t, NULL, create_main, &f);
     char failed_id[40] = "";
     for (int i = 0; i < 300 && (!failed_id[0] || strcmp(failed_id, id) == 0); i++)
-        if (wait_provisioning(&s, failed_id) != 0)
-            break;
+        if (wait_provisioning(&s, failed_id) != 0) break;
     pthread_create(&g.t, NULL, create_main, &g);
     pthread_join(f.t, NULL);
     pthread_join(g.t, NULL);
@@ -276,8 +277,7 @@ static void test_concurrent_idempotency(void)
     pthread_create(&d.t, NULL, create_main, &d);
     char id2[40] = "";
     for (int i = 0; i < 300 && (!id2[0] || strcmp(id2, id) == 0); i++)
-        if (wait_provisioning(&s, id2) != 0)
-            break;
+        if (wait_provisioning(&s, id2) != 0) break;
     CHECK(id2[0] != '\0');
     CHECK_EQ_INT(server_stop(&s), 0);
     pthread_join(d.t, NULL);
@@ -349,8 +349,7 @@ static void test_lease_expiry(void)
         lb_code rc = lb_get_host(c, h->id, &g, &err);
         gone = rc == LB_ERR_NOT_FOUND;
         lb_host_free(g);
-        if (!gone)
-            sleep_ms(100);
+        if (!gone) sleep_ms(100);
     }
     CHECK(gone);
     if (forever) {
@@ -360,8 +359,7 @@ static void test_lease_expiry(void)
     }
     check_set_case("lease expiry frees the idempotency key");
     lb_host *again = create_key(c, "lease-1", LB_EXPIRES_NEVER);
-    if (again && h)
-        CHECK(strcmp(again->id, h->id) != 0);
+    if (again && h) CHECK(strcmp(again->id, h->id) != 0);
     lb_host_free(again);
     char *log = server_log(&s);
     CHECK_CONTAINS(log, "expired and was deleted");
@@ -393,12 +391,10 @@ static void test_capacity(void)
     CHECK_EQ_STR(err.error_code, "CAPACITY");
     check_set_case("--max-hosts: a replay is not a new host");
     lb_host *again = create_key(c, "cap-a", LB_EXPIRES_DEFAULT);
-    if (again && a)
-        CHECK_EQ_STR(again->id, a->id);
+    if (again && a) CHECK_EQ_STR(again->id, a->id);
     lb_host_free(again);
     check_set_case("--max-hosts: room again after a delete");
-    if (b)
-        CHECK_EQ_INT(lb_delete_host(c, b->id, &err), LB_OK);
+    if (b) CHECK_EQ_INT(lb_delete_host(c, b->id, &err), LB_OK);
     CHECK_EQ_INT(lb_create_host(c, NULL, &x, &err), LB_OK);
     lb_host_free(x);
     lb_host_free(a);
@@ -435,13 +431,13 @@ static void keys_of(const char *body, char *out, size_t size)
     yajl_tree_free(v);
 }
 
-#define CURRENT_KEYS                                                                          \
-    "activated_at,created_at,disk_gb,expires_at,external_ssh_host,external_ssh_port,id,"       \
-    "image,instance_type,internal_ssh_host,known_hosts,last_error,name,private_key,provider,"  \
+#define CURRENT_KEYS                                                                               \
+    "activated_at,created_at,disk_gb,expires_at,external_ssh_host,external_ssh_port,id,"           \
+    "image,instance_type,internal_ssh_host,known_hosts,last_error,name,private_key,provider,"      \
     "ssh_username,status,tailscale_device_id,updated_at"
-#define V1_KEYS                                                                               \
-    "activated_at,created_at,disk_gb,expires_at,external_ssh_host,external_ssh_port,id,"       \
-    "image,instance_type,internal_ssh_host,known_hosts,last_error,name,private_key,provider,"  \
+#define V1_KEYS                                                                                    \
+    "activated_at,created_at,disk_gb,expires_at,external_ssh_host,external_ssh_port,id,"           \
+    "image,instance_type,internal_ssh_host,known_hosts,last_error,name,private_key,provider,"      \
     "ssh_host,ssh_port,ssh_username,status,tailscale_device_id,updated_at"
 
 static void test_wire(const char *wire, const char *want_keys)
@@ -461,8 +457,7 @@ static void test_wire(const char *wire, const char *want_keys)
     keys_of(r.body, keys, sizeof keys);
     CHECK_EQ_STR(keys, want_keys);
     const char *p = strstr(r.body, "\"id\":\"");
-    if (p)
-        sscanf(p + 6, "%36[0-9a-f-]", id);
+    if (p) sscanf(p + 6, "%36[0-9a-f-]", id);
     raw_resp_free(&r);
     char path[80];
     snprintf(path, sizeof path, "/hosts/%s", id);
@@ -506,8 +501,11 @@ static void test_env_tokens(void)
     static const struct {
         const char *token;
         int status;
-    } cases[] = {{"first-token", 200}, {"second-token", 200}, {TEST_TOKEN, 403},
-                 {" first-token", 200}, {"", 401}};
+    } cases[] = {{"first-token", 200},
+                 {"second-token", 200},
+                 {TEST_TOKEN, 403},
+                 {" first-token", 200},
+                 {"", 401}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         raw_resp r;
         CHECK_EQ_INT(raw_request(&s, "GET", "/hosts", cases[i].token, NULL, NULL, 0, &r), 0);

@@ -38,8 +38,7 @@ static void test_times(void)
         check_set_case("parse_time %s", cases[i].in);
         int64_t ms = 0;
         CHECK_EQ_INT(parse_time(cases[i].in, strlen(cases[i].in), &ms), cases[i].rc);
-        if (cases[i].rc == 0)
-            CHECK_EQ_INT(ms, cases[i].ms);
+        if (cases[i].rc == 0) CHECK_EQ_INT(ms, cases[i].ms);
     }
     char out[32];
     check_set_case("format_time");
@@ -54,9 +53,9 @@ static void test_durations(void)
     static const struct {
         const char *in;
         long long ms;
-    } cases[] = {{"10s", 10000},   {"1.5m", 90000}, {"1h", 3600000}, {"2d", 172800000},
-                 {"0.2s", 200},    {"0s", 0},       {"10", -1},      {"s", -1},
-                 {"5x", -1},       {"-1s", -1},     {"1hh", -1},     {"", -1}};
+    } cases[] = {{"10s", 10000}, {"1.5m", 90000}, {"1h", 3600000}, {"2d", 172800000},
+                 {"0.2s", 200},  {"0s", 0},       {"10", -1},      {"s", -1},
+                 {"5x", -1},     {"-1s", -1},     {"1hh", -1},     {"", -1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         check_set_case("parse_duration %s", cases[i].in);
         CHECK_EQ_INT(parse_duration(cases[i].in), cases[i].ms);
@@ -80,12 +79,10 @@ static void test_ids(void)
     static const struct {
         const char *s;
         int ok;
-    } cases[] = {{"00000000-0000-4000-8000-000000000000", 1},
-                 {"ABCDEF00-0000-4000-8000-000000000000", 1},
-                 {"00000000000040008000000000000000", 0},
-                 {"00000000-0000-4000-8000-00000000000", 0},
-                 {"0000000g-0000-4000-8000-000000000000", 0},
-                 {"", 0}};
+    } cases[] = {
+        {"00000000-0000-4000-8000-000000000000", 1}, {"ABCDEF00-0000-4000-8000-000000000000", 1},
+        {"00000000000040008000000000000000", 0},     {"00000000-0000-4000-8000-00000000000", 0},
+        {"0000000g-0000-4000-8000-000000000000", 0}, {"", 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         check_set_case("is_uuid %s", cases[i].s);
         CHECK_EQ_INT(is_uuid(cases[i].s), cases[i].ok);
@@ -111,7 +108,8 @@ static void test_parser(void)
 {
     char why[128];
     check_set_case("json_parse keeps NUL bytes and lengths");
-    const char *text = "{\"env\":{\"A\":\"x\\u0000y\"},\"n\":3,\"d\":2.0,\"z\":null,\"env\":{\"B\":\"1\"}}";
+    const char *text =
+        "{\"env\":{\"A\":\"x\\u0000y\"},\"n\":3,\"d\":2.0,\"z\":null,\"env\":{\"B\":\"1\"}}";
     jnode *root = json_parse(text, strlen(text), why, sizeof why);
     CHECK(root != NULL);
     if (root) {
@@ -168,10 +166,8 @@ static void test_validate(void)
         create_req req;
         int rc = validate_create(body, &req, &e);
         CHECK_EQ_INT(rc == 0, cases[i].ok);
-        if (cases[i].want)
-            CHECK_CONTAINS(e.json.data, cases[i].want);
-        if (rc == 0)
-            create_req_free(&req);
+        if (cases[i].want) CHECK_CONTAINS(e.json.data, cases[i].want);
+        if (rc == 0) create_req_free(&req);
         verrs_free(&e);
         json_free(body);
     }

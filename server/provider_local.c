@@ -25,16 +25,16 @@
 #define STOP_GRACE_MS 3000
 
 typedef struct local_data {
-    char *state_dir;  /* absolute, resolved */
-    char *hosts_dir;  /* <state_dir>/hosts */
+    char *state_dir; /* absolute, resolved */
+    char *hosts_dir; /* <state_dir>/hosts */
     int as_root;
     char login_user[64];
     char login_home[1024]; /* "" as root */
     char sandbox_home[128];
-    uid_t session_uid;     /* who sessions run as */
+    uid_t session_uid; /* who sessions run as */
     gid_t session_gid;
     const char *inner_shell;
-    pthread_mutex_t lock;  /* guards ready */
+    pthread_mutex_t lock; /* guards ready */
     int ready;
 } local_data;
 
@@ -48,11 +48,9 @@ static local_data *data_of(provider *p)
 static int id_ok(const char *id)
 {
     size_t n = id ? strlen(id) : 0;
-    if (n == 0 || n > 64)
-        return 0;
+    if (n == 0 || n > 64) return 0;
     for (size_t i = 0; i < n; i++)
-        if (!strchr("0123456789abcdefABCDEF-", id[i]))
-            return 0;
+        if (!strchr("0123456789abcdefABCDEF-", id[i])) return 0;
     return 1;
 }
 
@@ -67,8 +65,7 @@ static int ensure_ready(local_data *d, char *why, size_t why_size)
 {
     int rc = 0;
     pthread_mutex_lock(&d->lock);
-    if (d->ready)
-        goto out;
+    if (d->ready) goto out;
     if (access(LOCAL_SSHD, X_OK) != 0 || access(LOCAL_BWRAP, X_OK) != 0 ||
         access(LOCAL_SSH_KEYGEN, X_OK) != 0) {
         snprintf(why, why_size,
@@ -131,8 +128,7 @@ static int local_check(provider *p, const host_spec *spec, char *detail, size_t 
 
 static long long state_number(const char *state, const char *key)
 {
-    if (!state)
-        return 0;
+    if (!state) return 0;
     char pat[32];
     snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *at = strstr(state, pat);
@@ -149,8 +145,7 @@ static int teardown(local_data *d, const char *dir, pid_t pid, char *why, size_t
         snprintf(why, why_size, "out of memory");
         goto out;
     }
-    if (local_proc_kill_host(pid, needle, log, STOP_GRACE_MS, why, why_size) != 0)
-        goto out;
+    if (local_proc_kill_host(pid, needle, log, STOP_GRACE_MS, why, why_size) != 0) goto out;
     rc = local_remove_tree(dir, why, why_size);
 out:
     (void)d;
@@ -208,21 +203,17 @@ static int user_keys(local_data *d, const char *dir, const char *session, const 
         snprintf(why, why_size, "out of memory");
         goto out;
     }
-    if (local_keygen(key, comment, why, why_size) != 0)
-        goto out;
+    if (local_keygen(key, comment, why, why_size) != 0) goto out;
     *private_key = local_read_file(key, 65536, NULL, why, why_size);
     public_key = local_public_key(pub, why, why_size);
-    if (!*private_key || !public_key)
-        goto out;
+    if (!*private_key || !public_key) goto out;
     local_buf ak = {0};
     local_buf_printf(&ak, "restrict,pty %s\n", public_key);
     rc = write_session_file(d, session, "authorized_keys", &ak, why, why_size);
     local_buf_wipe(&ak);
 out:
-    if (key)
-        unlink(key);
-    if (pub)
-        unlink(pub);
+    if (key) unlink(key);
+    if (pub) unlink(pub);
     if (rc != 0 && *private_key) {
         local_wipe(*private_key, strlen(*private_key));
         free(*private_key);
@@ -237,8 +228,7 @@ out:
 static char *dup_or_fail(const char *s, int *failed)
 {
     char *c = strdup(s ? s : "");
-    if (!c)
-        *failed = 1;
+    if (!c) *failed = 1;
     return c;
 }
 
@@ -251,8 +241,7 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
         snprintf(why, why_size, "the local provider got a host id or name it cannot use");
         return -1;
     }
-    if (ensure_ready(d, why, why_size) != 0)
-        return -1;
+    if (ensure_ready(d, why, why_size) != 0) return -1;
 
     char *dir = host_dir(d, spec->id);
     char *session = dir ? local_path(dir, "session") : NULL;
@@ -265,11 +254,9 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
         snprintf(why, why_size, "out of memory");
         goto fail;
     }
-    if (local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0)
-        goto fail;
+    if (local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto fail;
     made_dir = 1;
-    if (make_session_dirs(d, session, why, why_size) != 0)
-        goto fail;
+    if (make_session_dirs(d, session, why, why_size) != 0) goto fail;
 
     char comment[96];
     snprintf(comment, sizeof comment, "litterbox %s", spec->name);
@@ -289,14 +276,12 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
                         .login_user = d->login_user};
     local_buf args = {0};
     local_sandbox_args(&args, &sb);
-    int env_rc = local_env_args(&args, spec->env_keys, spec->env_values, spec->env_count, why,
-                                why_size);
-    int args_rc = env_rc == 0
-                      ? write_session_file(d, session, "bwrap.args", &args, why, why_size)
-                      : -1;
+    int env_rc =
+        local_env_args(&args, spec->env_keys, spec->env_values, spec->env_count, why, why_size);
+    int args_rc =
+        env_rc == 0 ? write_session_file(d, session, "bwrap.args", &args, why, why_size) : -1;
     local_buf_wipe(&args);
-    if (args_rc != 0)
-        goto fail;
+    if (args_rc != 0) goto fail;
 
     local_sshd_conf conf = {.host_dir = dir,
                             .session_dir = session_seen,
@@ -312,16 +297,13 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
         int busy = 0;
         unlink(config);
         port = local_free_port(why, why_size);
-        if (!port || local_sshd_write_config(&conf, port, why, why_size) != 0)
-            break;
+        if (!port || local_sshd_write_config(&conf, port, why, why_size) != 0) break;
         pid = local_sshd_start(dir, port, d->as_root ? session : NULL, SSHD_READY_MS, &busy, why,
                                why_size);
-        if (pid < 0 && !busy)
-            break;
+        if (pid < 0 && !busy) break;
     }
     free(config);
-    if (pid < 0)
-        goto fail;
+    if (pid < 0) goto fail;
 
     int failed = 0;
     char num[128];
@@ -380,8 +362,7 @@ fail:
     return -1;
 }
 
-static int local_destroy(provider *p, const char *id, const char *state, char *why,
-                         size_t why_size)
+static int local_destroy(provider *p, const char *id, const char *state, char *why, size_t why_size)
 {
     local_data *d = data_of(p);
     if (!id_ok(id)) {
@@ -398,8 +379,7 @@ static int local_destroy(provider *p, const char *id, const char *state, char *w
     return rc;
 }
 
-static int local_alive(provider *p, const char *id, const char *state, char *why,
-                       size_t why_size)
+static int local_alive(provider *p, const char *id, const char *state, char *why, size_t why_size)
 {
     local_data *d = data_of(p);
     pid_t pid = (pid_t)state_number(state, "pid");
@@ -427,8 +407,7 @@ static int local_alive(provider *p, const char *id, const char *state, char *why
 static void first_words(const char *text, char *out, size_t size)
 {
     size_t n = strcspn(text, ",\r\n");
-    if (n >= size)
-        n = size - 1;
+    if (n >= size) n = size - 1;
     memcpy(out, text, n);
     out[n] = '\0';
 }
@@ -450,16 +429,27 @@ static void local_doctor(provider *p, provider_check *out)
         if (local_run(v2, NULL, text, sizeof text, why, sizeof why) == 0)
             first_words(text, bwrap_v, sizeof bwrap_v);
         /* Can the session user really build a sandbox here? */
-        const char *try[] = {LOCAL_BWRAP, "--ro-bind", "/", "/", "--dev", "/dev", "--proc",
-                             "/proc", "--unshare-pid", "--die-with-parent", "--cap-drop", "ALL",
-                             "--", "/bin/true", NULL};
+        const char *try[] = {LOCAL_BWRAP,
+                             "--ro-bind",
+                             "/",
+                             "/",
+                             "--dev",
+                             "/dev",
+                             "--proc",
+                             "/proc",
+                             "--unshare-pid",
+                             "--die-with-parent",
+                             "--cap-drop",
+                             "ALL",
+                             "--",
+                             "/bin/true",
+                             NULL};
         local_run_opts as = {10000, d->as_root ? d->session_uid : (uid_t)-1,
                              d->as_root ? d->session_gid : (gid_t)-1};
         int rc = local_run(try, &as, text, sizeof text, why, sizeof why);
         if (rc != 0) {
             for (char *c = text; *c; c++)
-                if (*c == '\n')
-                    *c = ' ';
+                if (*c == '\n') *c = ' ';
             snprintf(why, sizeof why, "bubblewrap cannot build a sandbox as %s: %.150s",
                      d->login_user, text[0] ? text : "no output");
             snprintf(out->hint, sizeof out->hint,
@@ -484,8 +474,7 @@ static void local_doctor(provider *p, provider_check *out)
 
 static void local_close(provider *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     local_data *d = data_of(p);
     if (d) {
         pthread_mutex_destroy(&d->lock);

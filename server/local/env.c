@@ -12,13 +12,11 @@
 
 int local_env_key_ok(const char *key)
 {
-    if (!key || !*key)
-        return 0;
+    if (!key || !*key) return 0;
     for (const char *p = key; *p; p++) {
         char c = *p;
         int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-        if (!alpha && !(p != key && c >= '0' && c <= '9'))
-            return 0;
+        if (!alpha && !(p != key && c >= '0' && c <= '9')) return 0;
     }
     return 1;
 }
@@ -29,8 +27,7 @@ int local_env_args(local_buf *b, const char *const *keys, const char *const *val
     for (size_t i = 0; i < n; i++) {
         if (!local_env_key_ok(keys[i])) {
             /* The key is not secret; its value is never quoted anywhere. */
-            snprintf(why, why_size, "env key %zu is not a plain name ([A-Za-z_][A-Za-z0-9_]*)",
-                     i);
+            snprintf(why, why_size, "env key %zu is not a plain name ([A-Za-z_][A-Za-z0-9_]*)", i);
             return -1;
         }
         local_buf_arg(b, "--setenv");

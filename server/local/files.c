@@ -36,8 +36,7 @@ long long local_now_ms(void)
 
 void local_buf_add(local_buf *b, const void *data, size_t n)
 {
-    if (b->failed)
-        return;
+    if (b->failed) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
@@ -48,8 +47,7 @@ void local_buf_add(local_buf *b, const void *data, size_t n)
             b->failed = 1;
             return;
         }
-        if (b->len)
-            memcpy(p, b->data, b->len);
+        if (b->len) memcpy(p, b->data, b->len);
         if (b->data) {
             local_wipe(b->data, b->cap);
             free(b->data);
@@ -57,8 +55,7 @@ void local_buf_add(local_buf *b, const void *data, size_t n)
         b->data = p;
         b->cap = cap;
     }
-    if (n)
-        memcpy(b->data + b->len, data, n);
+    if (n) memcpy(b->data + b->len, data, n);
     b->len += n;
     b->data[b->len] = '\0';
 }
@@ -113,8 +110,7 @@ char *local_path(const char *dir, const char *name)
 {
     size_t a = strlen(dir), n = strlen(name);
     char *p = malloc(a + n + 2);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     memcpy(p, dir, a);
     p[a] = '/';
     memcpy(p + a + 1, name, n + 1);
@@ -123,8 +119,7 @@ char *local_path(const char *dir, const char *name)
 
 int local_plain_path(const char *s)
 {
-    if (!s || !*s)
-        return 0;
+    if (!s || !*s) return 0;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -146,8 +141,7 @@ int local_write_file(const char *path, const void *data, size_t n, mode_t mode, 
     size_t left = n;
     while (left) {
         ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
             close(fd);
@@ -179,15 +173,13 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
     local_buf_add(&b, "", 0);
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             snprintf(why, why_size, "cannot read %s: %s", path, strerror(errno));
             bad = 1;
             break;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         if (b.len + (size_t)r > max) {
             snprintf(why, why_size, "%s is larger than %zu bytes", path, max);
             bad = 1;
@@ -205,8 +197,7 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
         local_buf_wipe(&b);
         return NULL;
     }
-    if (len_out)
-        *len_out = b.len;
+    if (len_out) *len_out = b.len;
     return b.data;
 }
 
@@ -227,10 +218,8 @@ int local_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *why, 
 /* Removes what dirfd/name is; depth-first through directories. */
 static int remove_at(int dirfd, const char *name, int depth, char *why, size_t why_size)
 {
-    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-        return 0;
-    if (errno != EISDIR && errno != EPERM && errno != EACCES)
-        goto fail;
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
+    if (errno != EISDIR && errno != EPERM && errno != EACCES) goto fail;
     if (depth > 256) {
         snprintf(why, why_size, "cannot remove %s: nested too deep", name);
         return -1;
@@ -241,8 +230,7 @@ static int remove_at(int dirfd, const char *name, int depth, char *why, size_t w
         fchmodat(dirfd, name, 0700, 0);
         fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
-    if (fd < 0)
-        goto fail;
+    if (fd < 0) goto fail;
     fchmod(fd, 0700);
     DIR *d = fdopendir(fd);
     if (!d) {
@@ -252,16 +240,12 @@ static int remove_at(int dirfd, const char *name, int depth, char *why, size_t w
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (remove_at(fd, e->d_name, depth + 1, why, why_size) != 0)
-            rc = -1;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (remove_at(fd, e->d_name, depth + 1, why, why_size) != 0) rc = -1;
     }
     closedir(d);
-    if (rc != 0)
-        return rc;
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-        return 0;
+    if (rc != 0) return rc;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) return 0;
 fail:
     snprintf(why, why_size, "cannot remove %s: %s", name, strerror(errno));
     return -1;

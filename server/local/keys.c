@@ -9,16 +9,15 @@
 
 int local_keygen(const char *path, const char *comment, char *why, size_t why_size)
 {
-    const char *argv[] = {LOCAL_SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", comment,
-                          "-f", path, NULL};
+    const char *argv[] = {LOCAL_SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C",
+                          comment,          "-f", path, NULL};
     char out[512];
     char err[256] = "";
     int rc = local_run(argv, NULL, out, sizeof out, err, sizeof err);
     if (rc != 0) {
         /* ssh-keygen's own words, on one line. */
         for (char *p = out; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
+            if (*p == '\n' || *p == '\r') *p = ' ';
         snprintf(why, why_size, "ssh-keygen failed (%s): %s", rc < 0 ? err : "exit status",
                  out[0] ? out : "no output");
         return -1;
@@ -29,8 +28,7 @@ int local_keygen(const char *path, const char *comment, char *why, size_t why_si
 char *local_public_key(const char *pub_path, char *why, size_t why_size)
 {
     char *text = local_read_file(pub_path, 16384, NULL, why, why_size);
-    if (!text)
-        return NULL;
+    if (!text) return NULL;
     /* "ssh-ed25519 AAAA... comment\n": keep the first two fields. */
     char *type = text + strspn(text, " \t");
     size_t tlen = strcspn(type, " \t\r\n");

@@ -82,8 +82,8 @@ long long local_now_ms(void);
 /* ---- run.c ---- */
 
 typedef struct local_run_opts {
-    int timeout_ms;     /* 0: 30 s */
-    uid_t uid;          /* run as this user (root only); (uid_t)-1: as we are */
+    int timeout_ms; /* 0: 30 s */
+    uid_t uid;      /* run as this user (root only); (uid_t)-1: as we are */
     gid_t gid;
 } local_run_opts;
 
@@ -125,10 +125,10 @@ char *local_public_key(const char *pub_path, char *why, size_t why_size);
 /* ---- sshd.c ---- */
 
 typedef struct local_sshd_conf {
-    const char *host_dir;       /* where sshd_config, host key and log are */
-    const char *session_dir;    /* the session/ folder as sshd sees it */
+    const char *host_dir;    /* where sshd_config, host key and log are */
+    const char *session_dir; /* the session/ folder as sshd sees it */
     const char *login_user;
-    const char *inner_shell;    /* the shell a session runs in the sandbox */
+    const char *inner_shell; /* the shell a session runs in the sandbox */
     int strict_modes;
 } local_sshd_conf;
 
@@ -151,11 +151,11 @@ char *local_sshd_needle(const char *host_dir);
 /* ---- sandbox.c ---- */
 
 typedef struct local_sandbox {
-    const char *state_dir;      /* hidden from sessions (with its parent) */
-    const char *session_dir;    /* as sshd (and so bwrap) sees it */
-    const char *login_home;     /* the login user's real home: hidden */
-    const char *sandbox_home;   /* $HOME inside: /home/<user> */
-    const char *hostname;       /* the host's name */
+    const char *state_dir;    /* hidden from sessions (with its parent) */
+    const char *session_dir;  /* as sshd (and so bwrap) sees it */
+    const char *login_home;   /* the login user's real home: hidden */
+    const char *sandbox_home; /* $HOME inside: /home/<user> */
+    const char *hostname;     /* the host's name */
     const char *inner_shell;
     const char *login_user;
 } local_sandbox;

@@ -23,15 +23,12 @@
 static ssize_t read_small(const char *path, char *buf, size_t size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     size_t have = 0;
     while (have < size - 1) {
         ssize_t r = read(fd, buf + have, size - 1 - have);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
         have += (size_t)r;
     }
     close(fd);
@@ -44,11 +41,9 @@ static char proc_stat(pid_t pid, pid_t *ppid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (read_small(path, buf, sizeof buf) <= 0)
-        return 0;
+    if (read_small(path, buf, sizeof buf) <= 0) return 0;
     char *close_paren = strrchr(buf, ')'); /* comm may hold ") " */
-    if (!close_paren || close_paren[1] != ' ' || !close_paren[2])
-        return 0;
+    if (!close_paren || close_paren[1] != ' ' || !close_paren[2]) return 0;
     char state = close_paren[2];
     if (ppid) {
         int pp = 0;
@@ -66,16 +61,13 @@ int local_proc_alive(pid_t pid)
 
 int local_proc_matches(pid_t pid, const char *needle)
 {
-    if (pid <= 1 || !local_proc_alive(pid))
-        return 0;
+    if (pid <= 1 || !local_proc_alive(pid)) return 0;
     char path[64], buf[8192];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
     ssize_t n = read_small(path, buf, sizeof buf);
-    if (n <= 0)
-        return 0;
+    if (n <= 0) return 0;
     for (ssize_t i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
+        if (buf[i] == '\0') buf[i] = ' ';
     return strstr(buf, needle) != NULL;
 }
 
@@ -85,8 +77,7 @@ static int stderr_is(pid_t pid, const char *log_path)
     char path[64], target[4096];
     snprintf(path, sizeof path, "/proc/%d/fd/2", (int)pid);
     ssize_t n = readlink(path, target, sizeof target - 1);
-    if (n <= 0)
-        return 0;
+    if (n <= 0) return 0;
     target[n] = '\0';
     size_t len = strlen(log_path);
     return strncmp(target, log_path, len) == 0 &&
@@ -102,18 +93,15 @@ typedef struct proc_entry {
 static proc_entry *proc_list(size_t *count)
 {
     DIR *d = opendir("/proc");
-    if (!d)
-        return NULL;
+    if (!d) return NULL;
     size_t n = 0, cap = 256;
     proc_entry *v = malloc(cap * sizeof *v);
     struct dirent *e;
     while (v && (e = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
+        if (!isdigit((unsigned char)e->d_name[0])) continue;
         pid_t pid = (pid_t)atoi(e->d_name), ppid = 0;
         char s = proc_stat(pid, &ppid);
-        if (!s || s == 'Z' || s == 'X')
-            continue;
+        if (!s || s == 'Z' || s == 'X') continue;
         if (n == cap) {
             proc_entry *nv = realloc(v, 2 * cap * sizeof *v);
             if (!nv) {
@@ -147,8 +135,7 @@ static size_t mark_host(proc_entry *v, size_t n, pid_t listener, const char *log
     for (int grew = 1; grew;) {
         grew = 0;
         for (size_t i = 0; i < n; i++) {
-            if (v[i].mark)
-                continue;
+            if (v[i].mark) continue;
             for (size_t j = 0; j < n; j++)
                 if (v[j].mark && v[j].pid == v[i].ppid) {
                     v[i].mark = 1;
@@ -161,12 +148,10 @@ static size_t mark_host(proc_entry *v, size_t n, pid_t listener, const char *log
     return marked;
 }
 
-
 static int in_list(const pid_t *v, size_t n, pid_t pid)
 {
     for (size_t i = 0; i < n; i++)
-        if (v[i] == pid)
-            return 1;
+        if (v[i] == pid) return 1;
     return 0;
 }
 
@@ -197,12 +182,10 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
         mark_host(v, n, listener, log_path);
         size_t fresh = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!v[i].mark || in_list(stopped, nstopped, v[i].pid))
-                continue;
+            if (!v[i].mark || in_list(stopped, nstopped, v[i].pid)) continue;
             if (nstopped == cap) {
                 pid_t *nv = realloc(stopped, 2 * cap * sizeof *stopped);
-                if (!nv)
-                    break;
+                if (!nv) break;
                 stopped = nv;
                 cap *= 2;
             }
@@ -211,13 +194,11 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
             fresh++;
         }
         free(v);
-        if (!fresh)
-            break;
+        if (!fresh) break;
         local_sleep_ms(5);
     }
     for (size_t i = 0; i < nstopped; i++)
-        if (stopped[i] != listener)
-            kill(stopped[i], SIGKILL);
+        if (stopped[i] != listener) kill(stopped[i], SIGKILL);
 
     if (listener) {
         kill(listener, SIGTERM);
@@ -225,8 +206,7 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
         long long deadline = local_now_ms() + grace_ms;
         while (local_proc_alive(listener) && local_now_ms() < deadline)
             local_sleep_ms(10);
-        if (local_proc_alive(listener))
-            kill(listener, SIGKILL);
+        if (local_proc_alive(listener)) kill(listener, SIGKILL);
     }
     /* Verify: every one of them gone (a zombie counts as gone). */
     long long deadline = local_now_ms() + 5000;
@@ -239,8 +219,7 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
         }
     }
     free(stopped);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
 
     size_t n = 0;
     proc_entry *v = proc_list(&n);
@@ -251,8 +230,7 @@ int local_proc_kill_host(pid_t pid, const char *needle, const char *log_path, in
     size_t left = mark_host(v, n, 0, log_path);
     pid_t example = 0;
     for (size_t i = 0; i < n && !example; i++)
-        if (v[i].mark)
-            example = v[i].pid;
+        if (v[i].mark) example = v[i].pid;
     free(v);
     if (left) {
         snprintf(why, why_size, "%zu process(es) of the host survived (e.g. pid %d)", left,

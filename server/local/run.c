@@ -34,8 +34,7 @@ static int max_fd(void)
 static void close_from(int lowfd, int maxfd)
 {
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
-        return;
+    if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0) return;
 #endif
     for (int fd = lowfd; fd < maxfd; fd++)
         close(fd);
@@ -49,8 +48,7 @@ static void reset_signals(void)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
+        if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
 }
 
 static void child_write(int fd, const char *msg)
@@ -63,11 +61,9 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
               char *why, size_t why_size)
 {
     local_run_opts none = {0, (uid_t)-1, (gid_t)-1};
-    if (!opts)
-        opts = &none;
+    if (!opts) opts = &none;
     int timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
-    if (out_size)
-        out[0] = '\0';
+    if (out_size) out[0] = '\0';
 
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -92,8 +88,7 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
     }
     if (pid == 0) {
         reset_signals();
-        if (dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
-            _exit(126);
+        if (dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0) _exit(126);
         close_from(3, maxfd);
         if (opts->uid != (uid_t)-1) {
             if (setgroups(0, NULL) != 0 || setgid(opts->gid) != 0 || setuid(opts->uid) != 0 ||
@@ -122,19 +117,14 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
         }
         struct pollfd p = {pipefd[0], POLLIN, 0};
         int n = poll(&p, 1, (int)left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) continue;
         char chunk[1024];
         ssize_t r = read(pipefd[0], chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
         size_t take = (size_t)r;
-        if (out_size && have + take > out_size - 1)
-            take = out_size - 1 - have;
+        if (out_size && have + take > out_size - 1) take = out_size - 1 - have;
         if (take) {
             memcpy(out + have, chunk, take);
             have += take;
@@ -142,8 +132,7 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
         }
     }
     close(pipefd[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
+    if (timed_out) kill(pid, SIGKILL);
 
     int status = 0;
     pid_t w;
@@ -173,7 +162,7 @@ typedef struct spawn_report {
 } spawn_report;
 
 static const char *const stage_names[] = {
-    "", "setsid", "unshare(CLONE_NEWNS)", "making / private", "bind mount", "remount nosuid",
+    "",    "setsid", "unshare(CLONE_NEWNS)", "making / private", "bind mount", "remount nosuid",
     "fork"};
 
 pid_t local_spawn_detached(const char *const argv[], const char *log_path, const char *bind_src,
@@ -189,8 +178,7 @@ pid_t local_spawn_detached(const char *const argv[], const char *log_path, const
     if (devnull < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
         snprintf(why, why_size, "cannot prepare a child: %s", strerror(errno));
         close(logfd);
-        if (devnull >= 0)
-            close(devnull);
+        if (devnull >= 0) close(devnull);
         return -1;
     }
     int maxfd = max_fd();
@@ -222,8 +210,7 @@ pid_t local_spawn_detached(const char *const argv[], const char *log_path, const
         if (rep.stage == 0) {
             pid_t pid = fork();
             if (pid == 0) {
-                if (dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-                    _exit(126);
+                if (dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) _exit(126);
                 close_from(3, maxfd);
                 execve(argv[0], (char *const *)argv, child_env);
                 child_write(2, "litterbox-server: cannot execute ");
@@ -231,12 +218,10 @@ pid_t local_spawn_detached(const char *const argv[], const char *log_path, const
                 child_write(2, "\n");
                 _exit(127);
             }
-            if (pid < 0)
-                rep.stage = 6;
+            if (pid < 0) rep.stage = 6;
             rep.pid = pid;
         }
-        if (rep.stage)
-            rep.err = errno;
+        if (rep.stage) rep.err = errno;
         ssize_t w = write(pipefd[1], &rep, sizeof rep);
         (void)w;
         _exit(rep.stage ? 1 : 0);

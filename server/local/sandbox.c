@@ -47,13 +47,12 @@ static int is_dir(const char *p)
  * directly inside one of them is hidden alone, not with its parent. */
 static int is_system_dir(const char *p)
 {
-    static const char *const dirs[] = {"/",     "/etc", "/usr",  "/bin",   "/sbin", "/lib",
-                                       "/lib32", "/lib64", "/libx32", "/opt", "/var", "/var/lib",
-                                       "/srv",  "/run", "/dev",  "/proc",  "/sys",  "/boot",
-                                       "/mnt",  "/media", NULL};
+    static const char *const dirs[] = {"/",      "/etc",   "/usr",    "/bin",  "/sbin", "/lib",
+                                       "/lib32", "/lib64", "/libx32", "/opt",  "/var",  "/var/lib",
+                                       "/srv",   "/run",   "/dev",    "/proc", "/sys",  "/boot",
+                                       "/mnt",   "/media", NULL};
     for (int i = 0; dirs[i]; i++)
-        if (strcmp(p, dirs[i]) == 0)
-            return 1;
+        if (strcmp(p, dirs[i]) == 0) return 1;
     return 0;
 }
 
@@ -63,8 +62,7 @@ void local_sandbox_args(local_buf *b, const local_sandbox *s)
     opt2(b, "--dev", "/dev");
     opt2(b, "--proc", "/proc");
     opt2(b, "--tmpfs", "/home");
-    if (is_dir("/root"))
-        opt2(b, "--tmpfs", "/root");
+    if (is_dir("/root")) opt2(b, "--tmpfs", "/root");
     if (s->login_home && strcmp(s->login_home, "/") != 0 && strncmp(s->login_home, "/home/", 6) &&
         strcmp(s->login_home, "/root") && is_dir(s->login_home) && !is_system_dir(s->login_home))
         opt2(b, "--tmpfs", s->login_home);
@@ -129,8 +127,7 @@ static int unlock(char *why, size_t why_size)
     char buf[4096];
     struct spwd sp, *res = NULL;
     getspnam_r(LOCAL_SANDBOX_USER, &sp, buf, sizeof buf, &res);
-    if (!res || !res->sp_pwdp || res->sp_pwdp[0] != '!')
-        return 0;
+    if (!res || !res->sp_pwdp || res->sp_pwdp[0] != '!') return 0;
     const char *argv[] = {"/usr/sbin/usermod", "--password", "*", LOCAL_SANDBOX_USER, NULL};
     char out[256], err[256] = "";
     if (local_run(argv, NULL, out, sizeof out, err, sizeof err) != 0) {
@@ -151,19 +148,18 @@ int local_sandbox_user(uid_t *uid, gid_t *gid, char *why, size_t why_size)
     if (!res) {
         /* Password "*": no password login, but not "locked" ("!"), which
          * sshd refuses even for a key. */
-        const char *argv[] = {"/usr/sbin/useradd", "--system", "--user-group",
-                              "--no-create-home", "--home-dir", "/", "--shell", "/bin/sh",
-                              "--password", "*", "--comment", "litterbox-server sandbox sessions",
-                              LOCAL_SANDBOX_USER, NULL};
+        const char *argv[] = {
+            "/usr/sbin/useradd", "--system", "--user-group", "--no-create-home",
+            "--home-dir",        "/",        "--shell",      "/bin/sh",
+            "--password",        "*",        "--comment",    "litterbox-server sandbox sessions",
+            LOCAL_SANDBOX_USER,  NULL};
         char out[512], err[256] = "";
         int rc = local_run(argv, NULL, out, sizeof out, err, sizeof err);
         for (char *p = out; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+            if (*p == '\n') *p = ' ';
         getpwnam_r(LOCAL_SANDBOX_USER, &pw, buf, sizeof buf, &res);
         if (!res) {
-            snprintf(why, why_size,
-                     "cannot create the sandbox user %s with useradd (%s): %s",
+            snprintf(why, why_size, "cannot create the sandbox user %s with useradd (%s): %s",
                      LOCAL_SANDBOX_USER, rc < 0 ? err : "failed", out[0] ? out : "no output");
             return -1;
         }
@@ -180,8 +176,7 @@ int local_sandbox_user(uid_t *uid, gid_t *gid, char *why, size_t why_size)
                  LOCAL_SANDBOX_USER, shell, LOCAL_SANDBOX_USER);
         return -1;
     }
-    if (unlock(why, why_size) != 0)
-        return -1;
+    if (unlock(why, why_size) != 0) return -1;
     *uid = res->pw_uid;
     *gid = res->pw_gid;
     return 0;

@@ -46,8 +46,7 @@ char *local_sshd_needle(const char *host_dir)
 {
     size_t n = strlen(host_dir) + 32;
     char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "-f %s/sshd_config", host_dir);
+    if (s) snprintf(s, n, "-f %s/sshd_config", host_dir);
     return s;
 }
 
@@ -89,8 +88,7 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
                      "LogLevel INFO\n",
                      port, c->host_dir, c->login_user, c->session_dir,
                      c->strict_modes ? "yes" : "no");
-    if (access(SFTP_SERVER, X_OK) == 0)
-        local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
+    if (access(SFTP_SERVER, X_OK) == 0) local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
     local_buf_printf(&b,
@@ -104,8 +102,7 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
     }
     char *path = local_path(c->host_dir, "sshd_config");
     int rc = path ? local_write_file(path, b.data, b.len, 0600, why, why_size) : -1;
-    if (!path)
-        snprintf(why, why_size, "out of memory");
+    if (!path) snprintf(why, why_size, "out of memory");
     free(path);
     local_buf_wipe(&b);
     return rc;
@@ -114,33 +111,26 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
 int local_sshd_answers(int port, int timeout_ms)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons((unsigned short)port);
     long long deadline = local_now_ms() + timeout_ms;
     int ok = 0;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS)
-        goto out;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) goto out;
     char banner[8];
     size_t have = 0;
     while (have < 4) {
         long long left = deadline - local_now_ms();
-        if (left <= 0)
-            goto out;
+        if (left <= 0) goto out;
         struct pollfd p = {fd, POLLIN, 0};
         int n = poll(&p, 1, (int)left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto out;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) goto out;
         ssize_t r = read(fd, banner + have, 4 - have);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r <= 0)
-            goto out;
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r <= 0) goto out;
         have += (size_t)r;
     }
     ok = memcmp(banner, "SSH-", 4) == 0;
@@ -156,8 +146,7 @@ static void log_tail(const char *log_path, char *out, size_t out_size)
     size_t len = 0;
     out[0] = '\0';
     char *text = local_read_file(log_path, 1 << 20, &len, err, sizeof err);
-    if (!text)
-        return;
+    if (!text) return;
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         text[--len] = '\0';
     char *line = strrchr(text, '\n');
@@ -165,7 +154,6 @@ static void log_tail(const char *log_path, char *out, size_t out_size)
     snprintf(out, out_size, "%s", line);
     free(text);
 }
-
 
 pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,
                        int *port_busy, char *why, size_t why_size)
@@ -184,15 +172,13 @@ pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int
     const char *argv[] = {LOCAL_SSHD, "-f", config, "-D", "-e", NULL};
     pid = local_spawn_detached(argv, log, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL, why,
                                why_size);
-    if (pid < 0)
-        goto done;
+    if (pid < 0) goto done;
     long long deadline = local_now_ms() + timeout_ms;
     for (;;) {
         if (!local_proc_alive(pid)) {
             char tail[200];
             log_tail(log, tail, sizeof tail);
-            if (strstr(tail, "Address already in use"))
-                *port_busy = 1;
+            if (strstr(tail, "Address already in use")) *port_busy = 1;
             snprintf(why, why_size, "sshd exited at start: %s",
                      tail[0] ? tail : "no message (see sshd.log)");
             break;

@@ -40,8 +40,7 @@
 static int write_file(const char *path, const char *text, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     size_t n = strlen(text);
     int ok = write(fd, text, n) == (ssize_t)n;
     close(fd);
@@ -59,12 +58,10 @@ static int running(pid_t pid)
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
-    if (n <= 0)
-        return 0;
+    if (n <= 0) return 0;
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
@@ -78,27 +75,21 @@ static pid_t find_proc_except(const char *needle, pid_t except)
     pid_t found = 0;
     struct dirent *e;
     while (d && !found && (e = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
+        if (!isdigit((unsigned char)e->d_name[0])) continue;
         char path[300], buf[4096];
         snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
+        if (fd < 0) continue;
         ssize_t n = read(fd, buf, sizeof buf - 1);
         close(fd);
-        if (n <= 0)
-            continue;
+        if (n <= 0) continue;
         for (ssize_t i = 0; i < n; i++)
-            if (!buf[i])
-                buf[i] = ' ';
+            if (!buf[i]) buf[i] = ' ';
         buf[n] = '\0';
         pid_t pid = (pid_t)atoi(e->d_name);
-        if (pid != except && strstr(buf, needle) && running(pid))
-            found = pid;
+        if (pid != except && strstr(buf, needle) && running(pid)) found = pid;
     }
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     return found;
 }
 
@@ -138,8 +129,7 @@ static int host_from(const lb_host *h, const char *label, host *out)
     snprintf(out->key_path, sizeof out->key_path, "%s/%s.key", g_srv->dir, label);
     snprintf(out->kh_path, sizeof out->kh_path, "%s/%s.known_hosts", g_srv->dir, label);
     snprintf(out->dir, sizeof out->dir, "%s/hosts/%s", g_srv->state_dir, h->id);
-    if (!h->private_key || write_file(out->key_path, h->private_key, 0600) != 0)
-        return -1;
+    if (!h->private_key || write_file(out->key_path, h->private_key, 0600) != 0) return -1;
     char kh[600];
     snprintf(kh, sizeof kh, "%s\n", h->known_hosts);
     return write_file(out->kh_path, kh, 0600);
@@ -153,11 +143,19 @@ static int ssh_run(const host *h, const char *kh_path, const char *command, spaw
     snprintf(port, sizeof port, "%d", h->port);
     snprintf(khopt, sizeof khopt, "UserKnownHostsFile=%s", kh_path ? kh_path : h->kh_path);
     snprintf(home, sizeof home, "HOME=%s", g_srv->dir);
-    const char *argv[] = {"-F", "/dev/null", "-o", "BatchMode=yes", "-o",
-                          "StrictHostKeyChecking=yes", "-o", khopt, "-o",
-                          "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-i",
-                          h->key_path, "-o", "ConnectTimeout=30", "-o", "LogLevel=ERROR", "-p",
-                          port, "-l", h->user, "127.0.0.1", command, NULL};
+    const char *argv[] = {"-F",        "/dev/null",
+                          "-o",        "BatchMode=yes",
+                          "-o",        "StrictHostKeyChecking=yes",
+                          "-o",        khopt,
+                          "-o",        "GlobalKnownHostsFile=/dev/null",
+                          "-o",        "IdentitiesOnly=yes",
+                          "-i",        h->key_path,
+                          "-o",        "ConnectTimeout=30",
+                          "-o",        "LogLevel=ERROR",
+                          "-p",        port,
+                          "-l",        h->user,
+                          "127.0.0.1", command,
+                          NULL};
     const char *env[] = {"PATH=/usr/bin:/bin", home, NULL};
     spawn_opts o = {argv, env, SPAWN_PIPES, NULL, NULL, 60000};
     return spawn_run("/usr/bin/ssh", &o, res);
@@ -172,8 +170,7 @@ static char *ssh_out(const host *h, const char *command, int *status)
         return strdup("");
     }
     *status = r.status;
-    if (r.status != 0)
-        fprintf(stderr, "ssh %s: status %d, stderr: %s\n", command, r.status, r.err);
+    if (r.status != 0) fprintf(stderr, "ssh %s: status %d, stderr: %s\n", command, r.status, r.err);
     char *out = r.out;
     r.out = NULL;
     spawn_result_free(&r);
@@ -186,8 +183,7 @@ static lb_host *create(lb_client *c, const char *const *env, const char *image, 
     o.env = env;
     o.image = image;
     lb_host *h = NULL;
-    if (lb_create_host(c, &o, &h, err) != LB_OK)
-        return NULL;
+    if (lb_create_host(c, &o, &h, err) != LB_OK) return NULL;
     return h;
 }
 
@@ -222,8 +218,7 @@ static void test_refusals(const server *s)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL)
         entries += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     CHECK_EQ_INT(entries, 0);
 }
 
@@ -247,9 +242,9 @@ static char long_value[32768 + 1];
 static char pwned1[128], pwned2[128], pwned3[128];
 static char dollar_value[512], semi_value[512];
 
-static const char *hostile_keys[] = {"SPACES", "QUOTES",    "DOLLAR", "SEMI",  "NEWLINES",
-                                     "BACKSLASH", "UTF8",  "EMPTY",  "EQUALS", "DASHES",
-                                     "LONG",  "GREETING", NULL};
+static const char *hostile_keys[] = {"SPACES",    "QUOTES",   "DOLLAR", "SEMI",   "NEWLINES",
+                                     "BACKSLASH", "UTF8",     "EMPTY",  "EQUALS", "DASHES",
+                                     "LONG",      "GREETING", NULL};
 static const char *hostile_values[13];
 
 static void hostile_init(void)
@@ -416,8 +411,9 @@ static void test_isolation(const host *a, const host *b, const char *real_tmp_ma
     out = ssh_out(b, "cat \"$HOME/f\" /tmp/g 2>/dev/null; echo end", &st);
     CHECK_EQ_STR(out, "end\n");
     free(out);
-    out = ssh_out(a, "touch /etc/lbs-x 2>/dev/null && echo WROTE-ETC; "
-                     "touch /usr/lbs-x 2>/dev/null && echo WROTE-USR; echo end",
+    out = ssh_out(a,
+                  "touch /etc/lbs-x 2>/dev/null && echo WROTE-ETC; "
+                  "touch /usr/lbs-x 2>/dev/null && echo WROTE-USR; echo end",
                   &st);
     CHECK_EQ_STR(out, "end\n");
     free(out);
@@ -472,9 +468,24 @@ static pid_t ssh_background(const host *a, const char *command)
         dup2(fd, 0);
         dup2(fd, 1);
         dup2(fd, 2);
-        const char *argv[] = {"/usr/bin/ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o",
-                              "StrictHostKeyChecking=yes", "-o", khopt, "-i", a->key_path, "-p",
-                              port, "-l", a->user, "127.0.0.1", command, NULL};
+        const char *argv[] = {"/usr/bin/ssh",
+                              "-F",
+                              "/dev/null",
+                              "-o",
+                              "BatchMode=yes",
+                              "-o",
+                              "StrictHostKeyChecking=yes",
+                              "-o",
+                              khopt,
+                              "-i",
+                              a->key_path,
+                              "-p",
+                              port,
+                              "-l",
+                              a->user,
+                              "127.0.0.1",
+                              command,
+                              NULL};
         const char *env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp", NULL};
         execve(argv[0], (char *const *)argv, (char *const *)env);
         _exit(127);
@@ -486,8 +497,7 @@ static int wait_exit(pid_t pid, int ms)
 {
     for (int i = 0; i < ms / 50; i++) {
         int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return 1;
+        if (waitpid(pid, &st, WNOHANG) == pid) return 1;
         sleep_ms(50);
     }
     return 0;
@@ -561,22 +571,19 @@ static void test_parallel(lb_client *c)
             continue;
         }
         for (int j = 0; j < i; j++)
-            if (args[j].h)
-                CHECK(args[j].h->ssh_port != args[i].h->ssh_port);
+            if (args[j].h) CHECK(args[j].h->ssh_port != args[i].h->ssh_port);
         char label[16], want[16];
         snprintf(label, sizeof label, "p%d", i);
         host h;
         int st = -1;
         char *out = NULL;
-        if (host_from(args[i].h, label, &h) == 0)
-            out = ssh_out(&h, "echo \"$N\"", &st);
+        if (host_from(args[i].h, label, &h) == 0) out = ssh_out(&h, "echo \"$N\"", &st);
         snprintf(want, sizeof want, "%d\n", i);
         CHECK_EQ_STR(out, want);
         free(out);
     }
     for (int i = 0; i < PARALLEL; i++) {
-        if (args[i].h)
-            CHECK_EQ_INT(lb_delete_host(c, args[i].h->id, &args[i].err), LB_OK);
+        if (args[i].h) CHECK_EQ_INT(lb_delete_host(c, args[i].h->id, &args[i].err), LB_OK);
         lb_host_free(args[i].h);
     }
 }
@@ -589,8 +596,7 @@ static void kill_leftovers(const char *state_dir)
     DIR *d = opendir(hosts);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.') continue;
         char config[700];
         snprintf(config, sizeof config, "%s/%s/sshd_config", hosts, e->d_name);
         pid_t pid;
@@ -598,12 +604,10 @@ static void kill_leftovers(const char *state_dir)
             fprintf(stderr, "test_local: killing leftover sshd %d\n", (int)pid);
             kill(pid, SIGKILL);
             sleep_ms(100);
-            if (running(pid))
-                break;
+            if (running(pid)) break;
         }
     }
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
 }
 
 static void run_suite(const char *mode)
@@ -638,12 +642,10 @@ static void run_suite(const char *mode)
     char **env = hostile_env();
     lb_error err;
     lb_host *ha = create(c, (const char *const *)env, "local", &err);
-    if (!ha)
-        CHECK_FAIL("create a: %s", err.message);
+    if (!ha) CHECK_FAIL("create a: %s", err.message);
     const char *benv[] = {"WHO=b", NULL};
     lb_host *hb = create(c, benv, NULL, &err);
-    if (!hb)
-        CHECK_FAIL("create b: %s", err.message);
+    if (!hb) CHECK_FAIL("create b: %s", err.message);
     free_env(env);
     host a, b;
     if (ha && hb && host_from(ha, "a", &a) == 0 && host_from(hb, "b", &b) == 0) {
@@ -669,8 +671,7 @@ static void run_suite(const char *mode)
         snprintf(config, sizeof config, "%s/sshd_config", b.dir);
         pid_t bsshd = find_sshd(config);
         CHECK(bsshd > 0);
-        if (bsshd > 0)
-            kill(bsshd, SIGKILL);
+        if (bsshd > 0) kill(bsshd, SIGKILL);
         for (int i = 0; i < 100 && running(bsshd); i++)
             sleep_ms(50);
         lb_client_close(c);
@@ -708,8 +709,7 @@ static void run_suite(const char *mode)
     }
     lb_host_free(ha);
     lb_host_free(hb);
-    if (c)
-        lb_client_close(c);
+    if (c) lb_client_close(c);
     unlink(real_marker);
     unlink(pwned1);
     unlink(pwned2);
@@ -723,8 +723,7 @@ static void run_suite(const char *mode)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL)
         entries += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     CHECK_EQ_INT(entries, 0);
     kill_leftovers(s.state_dir);
     server_cleanup(&s);
@@ -742,8 +741,7 @@ static void run_as_user(char **argv)
         return;
     }
     int pipefd[2];
-    if (pipe(pipefd) != 0)
-        return;
+    if (pipe(pipefd) != 0) return;
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -764,12 +762,10 @@ static void run_as_user(char **argv)
     char line[1024];
     int passed = -1, failed = -1;
     while (f && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%d passed, %d failed", &passed, &failed) == 2)
-            continue;
+        if (sscanf(line, "%d passed, %d failed", &passed, &failed) == 2) continue;
         fputs(line, stdout);
     }
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
     int st = 0;
     waitpid(pid, &st, 0);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
@@ -797,7 +793,6 @@ int main(int argc, char **argv)
     }
     int as_user = getenv(AS_USER_ENV) != NULL;
     run_suite(geteuid() == 0 ? "root" : "user");
-    if (geteuid() == 0 && !as_user)
-        run_as_user(argv);
+    if (geteuid() == 0 && !as_user) run_as_user(argv);
     return check_summary();
 }

@@ -32,8 +32,7 @@ static int count_hosts(void)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL)
         n += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
+    if (d) closedir(d);
     return n;
 }
 

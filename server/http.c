@@ -254,7 +254,8 @@ void request_defer(request *r, void (*job)(request *r, void *data), void *data)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    /* Roomy: a provider's create runs on it (and sanitizers grow frames). */
+    pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
     pthread_t t;
     pthread_mutex_lock(&H.mu);
     H.deferred++;

@@ -93,4 +93,10 @@ typedef struct provider_config {
 provider *provider_fake_new(const provider_config *cfg, char *why, size_t why_size);
 provider *provider_local_new(const provider_config *cfg, char *why, size_t why_size);
 
+/* The local provider only (added for it): files and folders outside the
+ * state folder that no session may see, e.g. the --token-file and a --db
+ * kept elsewhere. paths is NULL-terminated and copied. 0, or -1 when out of
+ * memory. Call it before the first create. */
+int provider_local_set_private_paths(provider *p, const char *const *paths);
+
 #endif

@@ -34,6 +34,7 @@ typedef struct local_data {
     uid_t session_uid; /* who sessions run as */
     gid_t session_gid;
     const char *inner_shell;
+    char **private_paths; /* NULL-terminated, absolute */
     pthread_mutex_t lock; /* guards ready */
     int ready;
 } local_data;
@@ -273,7 +274,11 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
                         .sandbox_home = d->sandbox_home,
                         .hostname = spec->name,
                         .inner_shell = d->inner_shell,
-                        .login_user = d->login_user};
+                        .login_user = d->login_user,
+                        .as_root = d->as_root,
+                        .uid = d->session_uid,
+                        .gid = d->session_gid,
+                        .private_paths = (const char *const *)d->private_paths};
     local_buf args = {0};
     local_sandbox_args(&args, &sb);
     int env_rc =
@@ -480,9 +485,39 @@ static void local_close(provider *p)
         pthread_mutex_destroy(&d->lock);
         free(d->state_dir);
         free(d->hosts_dir);
+        for (size_t i = 0; d->private_paths && d->private_paths[i]; i++)
+            free(d->private_paths[i]);
+        free(d->private_paths);
         free(d);
     }
     free(p);
+}
+
+/* Keeps the paths, made absolute (they are resolved again at each create:
+ * a database may not exist yet). */
+static int copy_private_paths(local_data *d, const char *const *paths)
+{
+    for (size_t i = 0; d->private_paths && d->private_paths[i]; i++)
+        free(d->private_paths[i]);
+    free(d->private_paths);
+    size_t n = 0;
+    while (paths && paths[n])
+        n++;
+    d->private_paths = calloc(n + 1, sizeof *d->private_paths);
+    if (!d->private_paths) return -1;
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) cwd[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        d->private_paths[i] =
+            paths[i][0] == '/' || !cwd[0] ? strdup(paths[i]) : local_path(cwd, paths[i]);
+        if (!d->private_paths[i]) return -1;
+    }
+    return 0;
+}
+
+int provider_local_set_private_paths(provider *p, const char *const *paths)
+{
+    return copy_private_paths(data_of(p), paths);
 }
 
 provider *provider_local_new(const provider_config *cfg, char *why, size_t why_size)
@@ -532,6 +567,10 @@ provider *provider_local_new(const provider_config *cfg, char *why, size_t why_s
     }
     if ((mkdir(d->hosts_dir, 0700) != 0 && errno != EEXIST) || chmod(d->hosts_dir, 0700) != 0) {
         snprintf(why, why_size, "cannot create %s: %s", d->hosts_dir, strerror(errno));
+        goto fail;
+    }
+    if (copy_private_paths(d, NULL) != 0) {
+        snprintf(why, why_size, "out of memory");
         goto fail;
     }
     d->inner_shell = local_inner_shell();

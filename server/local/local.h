@@ -158,6 +158,10 @@ typedef struct local_sandbox {
     const char *hostname;     /* the host's name */
     const char *inner_shell;
     const char *login_user;
+    int as_root; /* sessions run as uid/gid below */
+    uid_t uid;
+    gid_t gid;
+    const char *const *private_paths; /* NULL-terminated, or NULL: hidden too */
 } local_sandbox;
 
 /* Appends bwrap's options for a session of this host to b (NUL-separated,

@@ -56,6 +56,68 @@ static int is_system_dir(const char *p)
     return 0;
 }
 
+/* malloc'd folder above path ("/" for "/x"). */
+static char *parent_of(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return NULL;
+    char *slash = strrchr(p, '/');
+    if (slash == p)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    return p;
+}
+
+/* Whether the session user can name path at all: every folder above it
+ * searchable. As root that user is the sandbox user, judged by the mode bits
+ * (it has no supplementary groups); otherwise it is us, and access(2) says.
+ * A path it cannot reach needs no hiding, and bwrap, running as that user,
+ * could not mount over it: the session would fail. */
+static int searchable(const local_sandbox *s, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) return 0;
+    mode_t bit = st.st_uid == s->uid ? S_IXUSR : st.st_gid == s->gid ? S_IXGRP : S_IXOTH;
+    return (st.st_mode & bit) != 0;
+}
+
+static int reachable(const local_sandbox *s, const char *path)
+{
+    char *dir = parent_of(path);
+    if (!dir) return 0;
+    int ok;
+    if (!s->as_root) {
+        ok = access(dir, X_OK) == 0;
+    } else {
+        ok = searchable(s, "/");
+        for (size_t i = 1; ok && i <= strlen(dir); i++) {
+            if (dir[i] != '/' && dir[i] != '\0') continue;
+            char saved = dir[i];
+            dir[i] = '\0';
+            ok = searchable(s, dir);
+            dir[i] = saved;
+        }
+    }
+    free(dir);
+    return ok;
+}
+
+/* An empty tmpfs over a folder, /dev/null over a file; nothing for what
+ * does not exist or the session user could not reach anyway. */
+static void hide(local_buf *b, const local_sandbox *s, const char *path)
+{
+    char *real = realpath(path, NULL);
+    struct stat st;
+    if (real && stat(real, &st) == 0 && reachable(s, real)) {
+        if (S_ISDIR(st.st_mode))
+            opt2(b, "--tmpfs", real);
+        else
+            opt3(b, "--ro-bind", "/dev/null", real);
+    }
+    free(real);
+}
+
 void local_sandbox_args(local_buf *b, const local_sandbox *s)
 {
     opt3(b, "--ro-bind", "/", "/");
@@ -64,22 +126,19 @@ void local_sandbox_args(local_buf *b, const local_sandbox *s)
     opt2(b, "--tmpfs", "/home");
     if (is_dir("/root")) opt2(b, "--tmpfs", "/root");
     if (s->login_home && strcmp(s->login_home, "/") != 0 && strncmp(s->login_home, "/home/", 6) &&
-        strcmp(s->login_home, "/root") && is_dir(s->login_home) && !is_system_dir(s->login_home))
-        opt2(b, "--tmpfs", s->login_home);
+        strcmp(s->login_home, "/root") && !is_system_dir(s->login_home))
+        hide(b, s, s->login_home);
 
     /* The state folder, and its parent unless that is a system folder. */
-    char *parent = strdup(s->state_dir);
+    char *parent = parent_of(s->state_dir);
     if (parent) {
-        char *slash = strrchr(parent, '/');
-        if (slash == parent)
-            slash[1] = '\0';
-        else if (slash)
-            *slash = '\0';
-        opt2(b, "--tmpfs", is_system_dir(parent) ? s->state_dir : parent);
+        hide(b, s, is_system_dir(parent) ? s->state_dir : parent);
         free(parent);
     } else {
         b->failed = 1;
     }
+    for (size_t i = 0; s->private_paths && s->private_paths[i]; i++)
+        hide(b, s, s->private_paths[i]);
     /* /run holds the sockets that would undo the sandbox for the user it
      * runs as (the user's D-Bus and systemd in /run/user, docker.sock,
      * containerd, ...) and, as root, the session mount: an empty one, with

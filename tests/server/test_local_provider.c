@@ -16,12 +16,15 @@
 #include "../../server/local/sshd.c"
 
 #include "check.h"
+#include "../cli/spawn.h"
 
 #include <dirent.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 static char g_state[256];
+static char g_scratch[256]; /* keys, known_hosts, other state folders */
 
 static int count_hosts(void)
 {
@@ -65,7 +68,7 @@ static void test_new(void)
     char why[512];
     check_set_case("provider_local_new refuses what it cannot use");
     CHECK(provider_local_new(NULL, why, sizeof why) == NULL);
-    provider_config cfg = {0};
+    provider_config cfg = {0, 0};
     char odd[300];
     snprintf(odd, sizeof odd, "%s/with space", g_state);
     cfg.state_dir = odd;
@@ -196,6 +199,126 @@ static void test_killed(provider *p)
     info_clear(&info);
 }
 
+/* ssh in with what create returned; the output, malloc'd ("" on failure). */
+static char *ssh_run(const host_info *h, const char *command)
+{
+    char key[300], kh[300], khopt[320], port[16], home[300];
+    snprintf(key, sizeof key, "%s/ssh.key", g_scratch);
+    snprintf(kh, sizeof kh, "%s/ssh.known_hosts", g_scratch);
+    snprintf(khopt, sizeof khopt, "UserKnownHostsFile=%s", kh);
+    snprintf(port, sizeof port, "%d", h->ssh_port);
+    snprintf(home, sizeof home, "HOME=%s", g_scratch);
+    char why[256];
+    unlink(key);
+    unlink(kh);
+    if (local_write_file(key, h->private_key, strlen(h->private_key), 0600, why, sizeof why) ||
+        local_write_file(kh, h->known_hosts, strlen(h->known_hosts), 0600, why, sizeof why))
+        return strdup("");
+    const char *argv[] = {"-F",        "/dev/null",
+                          "-o",        "BatchMode=yes",
+                          "-o",        "StrictHostKeyChecking=yes",
+                          "-o",        khopt,
+                          "-o",        "GlobalKnownHostsFile=/dev/null",
+                          "-o",        "IdentitiesOnly=yes",
+                          "-i",        key,
+                          "-o",        "LogLevel=ERROR",
+                          "-p",        port,
+                          "-l",        h->ssh_username,
+                          "127.0.0.1", command,
+                          NULL};
+    const char *env[] = {"PATH=/usr/bin:/bin", home, NULL};
+    spawn_opts o = {argv, env, SPAWN_PIPES, NULL, NULL, 60000};
+    spawn_result r;
+    if (spawn_run("/usr/bin/ssh", &o, &r) != 0) return strdup("");
+    if (r.status != 0) fprintf(stderr, "ssh: status %d: %s\n", r.status, r.err);
+    char *out = r.out ? r.out : strdup("");
+    r.out = NULL;
+    spawn_result_free(&r);
+    return out;
+}
+
+/* Whether the session user (the sandbox user as root) can read path. */
+static int session_can_read(const char *path)
+{
+    if (geteuid() != 0) return access(path, R_OK) == 0;
+    struct passwd *pw = getpwnam(LOCAL_SANDBOX_USER);
+    if (!pw) return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) _exit(2);
+        _exit(access(path, R_OK) == 0 ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A state folder below a folder the sandbox user cannot enter, and private
+ * paths (a token file, a folder) outside /tmp, next to a file that is not
+ * private: sessions still start, see the control file and none of the
+ * private ones. */
+static void test_hidden_paths(void)
+{
+    char why[512], open_dir[300], state[400], token[400], secrets[400], secret_file[440],
+        control[400];
+    check_set_case("private paths are hidden; a state folder out of the user's reach works");
+    /* Outside /tmp (every session has its own): next to the test program. */
+    snprintf(open_dir, sizeof open_dir, "lbs-local-open.XXXXXX");
+    if (!mkdtemp(open_dir) || chmod(open_dir, 0755)) {
+        CHECK_FAIL("mkdtemp in the current folder");
+        return;
+    }
+    char *open_abs = realpath(open_dir, NULL);
+    snprintf(state, sizeof state, "%s/deep/er/state", g_scratch);
+    snprintf(token, sizeof token, "%s/token", open_abs);
+    snprintf(secrets, sizeof secrets, "%s/secrets", open_abs);
+    snprintf(secret_file, sizeof secret_file, "%s/file", secrets);
+    snprintf(control, sizeof control, "%s/control", open_abs);
+    char deep[300], er[300];
+    snprintf(deep, sizeof deep, "%s/deep", g_scratch);
+    snprintf(er, sizeof er, "%s/deep/er", g_scratch);
+    if (mkdir(deep, 0700) || mkdir(er, 0755) || mkdir(secrets, 0755) ||
+        local_write_file(token, "TOKEN-MARKER\n", 13, 0644, why, sizeof why) ||
+        local_write_file(secret_file, "SECRET-MARKER\n", 14, 0644, why, sizeof why) ||
+        local_write_file(control, "CONTROL-MARKER\n", 15, 0644, why, sizeof why)) {
+        CHECK_FAIL("setup");
+        goto out;
+    }
+    const char *paths[] = {token, secrets, "/nonexistent/lbs-x", NULL};
+    provider_config cfg = {state, 0};
+    provider *p = provider_local_new(&cfg, why, sizeof why);
+    if (!p || provider_local_set_private_paths(p, paths) != 0) {
+        CHECK_FAIL("provider_local_new: %s", why);
+        goto out;
+    }
+    host_info info;
+    host_spec s = spec_of("55555555-5555-4555-8555-555555555555", "sb-555555555555");
+    if (p->create(p, &s, &info, why, sizeof why) != 0) {
+        CHECK_FAIL("create: %s", why);
+    } else {
+        char cmd[2400];
+        snprintf(cmd, sizeof cmd,
+                 "cat '%s' '%s' '%s' 2>/dev/null; ls -A '%s' '%s' 2>/dev/null; echo end", token,
+                 secret_file, control, secrets, state);
+        char *out = ssh_run(&info, cmd);
+        CHECK_CONTAINS(out, "end");
+        CHECK_LACKS(out, "TOKEN-MARKER");
+        CHECK_LACKS(out, "SECRET-MARKER");
+        CHECK_LACKS(out, "hosts");
+        if (session_can_read(control))
+            CHECK_CONTAINS(out, "CONTROL-MARKER"); /* so the hiding is what hid them */
+        else
+            printf("note: %s is out of the session user's reach; control skipped\n", control);
+        free(out);
+        CHECK_EQ_INT(p->destroy(p, s.id, info.state, why, sizeof why), 0);
+        info_clear(&info);
+    }
+    p->close(p);
+out:
+    local_remove_tree(open_abs ? open_abs : open_dir, why, sizeof why);
+    free(open_abs);
+}
+
 static void test_doctor(provider *p)
 {
     provider_check c;
@@ -219,6 +342,12 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    snprintf(g_scratch, sizeof g_scratch, "%s/lbs-local-scratch.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(g_scratch)) {
+        perror("mkdtemp");
+        return 1;
+    }
     test_new();
     char why[512];
     provider_config cfg = {g_state, 0};
@@ -234,7 +363,9 @@ int main(void)
         test_lifecycle(p);
         test_killed(p);
         p->close(p);
+        test_hidden_paths();
     }
     local_remove_tree(g_state, why, sizeof why);
+    local_remove_tree(g_scratch, why, sizeof why);
     return check_summary();
 }

@@ -30,6 +30,7 @@ typedef struct local_data {
     int as_root;
     char login_user[64];
     char login_home[1024]; /* "" as root */
+    char login_shell[256]; /* runs ForceCommand; "" as root (the sandbox user's /bin/sh) */
     char sandbox_home[128];
     uid_t session_uid; /* who sessions run as */
     gid_t session_gid;
@@ -58,6 +59,17 @@ static int id_ok(const char *id)
 static char *host_dir(local_data *d, const char *id)
 {
     return local_path(d->hosts_dir, id);
+}
+
+/* The login shell runs the ForceCommand line (POSIX syntax). */
+static int posix_shell(const char *shell)
+{
+    static const char *const known[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", NULL};
+    const char *base = strrchr(shell, '/');
+    base = base ? base + 1 : shell;
+    for (int i = 0; known[i]; i++)
+        if (strcmp(base, known[i]) == 0) return access(shell, X_OK) == 0;
+    return 0;
 }
 
 /* What creating a host needs once per process: as root, the sandbox user,
@@ -90,6 +102,14 @@ static int ensure_ready(local_data *d, char *why, size_t why_size)
             rc = -1;
             goto out;
         }
+    }
+    if (!d->as_root && !posix_shell(d->login_shell)) {
+        snprintf(why, why_size,
+                 "sshd runs every session through the login shell of %s (%s), and the local "
+                 "provider's ForceCommand needs a POSIX shell there",
+                 d->login_user, d->login_shell);
+        rc = -1;
+        goto out;
     }
     d->ready = 1;
 out:
@@ -458,14 +478,19 @@ static void local_doctor(provider *p, provider_check *out)
             snprintf(why, sizeof why, "bubblewrap cannot build a sandbox as %s: %.150s",
                      d->login_user, text[0] ? text : "no output");
             snprintf(out->hint, sizeof out->hint,
-                     "bwrap needs unprivileged user namespaces: sysctl "
-                     "kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0");
+                     "bwrap needs unprivileged user namespaces: user.max_user_namespaces > 0, "
+                     "kernel.unprivileged_userns_clone=1, and on Ubuntu "
+                     "kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile)");
             ok = 0;
         }
-    } else {
+    } else if (access(LOCAL_SSHD, X_OK) || access(LOCAL_BWRAP, X_OK) ||
+               access(LOCAL_SSH_KEYGEN, X_OK)) {
         snprintf(out->hint, sizeof out->hint,
                  "install openssh-server, openssh-client and bubblewrap "
                  "(bash scripts/install-deps.sh)");
+    } else if (!d->as_root) {
+        snprintf(out->hint, sizeof out->hint,
+                 "run litterbox-server as a user whose login shell is sh, bash, dash, zsh or ksh");
     }
     out->latency_ms = local_now_ms() - t0;
     snprintf(out->status, sizeof out->status, "%s", ok ? "ok" : "error");
@@ -591,6 +616,8 @@ provider *provider_local_new(const provider_config *cfg, char *why, size_t why_s
         }
         snprintf(d->login_user, sizeof d->login_user, "%s", res->pw_name);
         snprintf(d->login_home, sizeof d->login_home, "%s", res->pw_dir ? res->pw_dir : "");
+        snprintf(d->login_shell, sizeof d->login_shell, "%s",
+                 res->pw_shell && *res->pw_shell ? res->pw_shell : "/bin/sh");
         d->session_uid = geteuid();
         d->session_gid = getegid();
     }

@@ -98,6 +98,13 @@ static int ensure_ready(local_data *d, char *why, size_t why_size)
             rc = -1;
             goto out;
         }
+        if (!local_can_unshare_mounts()) {
+            snprintf(why, why_size,
+                     "as root, each sshd runs in a mount namespace of its own, and "
+                     "unshare(CLONE_NEWNS) is not permitted here");
+            rc = -1;
+            goto out;
+        }
         if (local_sandbox_user(&d->session_uid, &d->session_gid, why, why_size) != 0) {
             rc = -1;
             goto out;
@@ -491,6 +498,10 @@ static void local_doctor(provider *p, provider_check *out)
     } else if (!d->as_root) {
         snprintf(out->hint, sizeof out->hint,
                  "run litterbox-server as a user whose login shell is sh, bash, dash, zsh or ksh");
+    } else if (strstr(why, "mount namespace")) {
+        snprintf(out->hint, sizeof out->hint,
+                 "give the server CAP_SYS_ADMIN (an unprivileged container lacks it), or run it "
+                 "as an ordinary user");
     }
     out->latency_ms = local_now_ms() - t0;
     snprintf(out->status, sizeof out->status, "%s", ok ? "ok" : "error");

@@ -102,6 +102,10 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
 pid_t local_spawn_detached(const char *const argv[], const char *log_path, const char *bind_src,
                            const char *bind_dst, char *why, size_t why_size);
 
+/* 1 when a child may make a mount namespace of its own (root mode needs
+ * it for each sshd). */
+int local_can_unshare_mounts(void);
+
 /* ---- proc.c ---- */
 
 /* 1 when pid exists and is not a zombie. */

@@ -247,3 +247,15 @@ pid_t local_spawn_detached(const char *const argv[], const char *log_path, const
     }
     return rep.pid;
 }
+
+int local_can_unshare_mounts(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) return 0;
+    if (pid == 0) _exit(unshare(CLONE_NEWNS) == 0 ? 0 : 1);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) return errno == ECHILD; /* SIGCHLD ignored: unknown */
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,19 +140,41 @@ out:
     return ok;
 }
 
-/* The last non-empty line of the host's sshd.log, for a why. */
-static void log_tail(const char *log_path, char *out, size_t out_size)
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* What sshd wrote to its log since offset `from`: the last two lines, for a
+ * why (sshd's last words are often "Cannot bind any address." after the
+ * reason), and whether its port was taken meanwhile. */
+static void log_since(const char *log_path, long long from, char *out, size_t out_size,
+                      int *port_busy)
 {
     char err[64];
     size_t len = 0;
     out[0] = '\0';
     char *text = local_read_file(log_path, 1 << 20, &len, err, sizeof err);
     if (!text) return;
+    char *start = text + (from >= 0 && (size_t)from <= len ? (size_t)from : 0);
+    if (strstr(start, "Address already in use")) *port_busy = 1;
     while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         text[--len] = '\0';
-    char *line = strrchr(text, '\n');
-    line = line ? line + 1 : text;
-    snprintf(out, out_size, "%s", line);
+    char *last = strrchr(start, '\n');
+    char *prev = NULL;
+    if (last) {
+        *last = '\0';
+        prev = strrchr(start, '\n');
+        prev = prev ? prev + 1 : start;
+        last++;
+    } else {
+        last = start;
+    }
+    if (prev && *prev)
+        snprintf(out, out_size, "%s; %s", prev, last);
+    else
+        snprintf(out, out_size, "%s", last);
     free(text);
 }
 
@@ -170,15 +193,15 @@ pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int
     /* -f first: sshd rewrites its command line ("sshd: ... [listener]"),
      * and the config path must survive that for alive() to recognise it. */
     const char *argv[] = {LOCAL_SSHD, "-f", config, "-D", "-e", NULL};
+    long long log_start = file_size(log);
     pid = local_spawn_detached(argv, log, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL, why,
                                why_size);
     if (pid < 0) goto done;
     long long deadline = local_now_ms() + timeout_ms;
     for (;;) {
         if (!local_proc_alive(pid)) {
-            char tail[200];
-            log_tail(log, tail, sizeof tail);
-            if (strstr(tail, "Address already in use")) *port_busy = 1;
+            char tail[300];
+            log_since(log, log_start, tail, sizeof tail, port_busy);
             snprintf(why, why_size, "sshd exited at start: %s",
                      tail[0] ? tail : "no message (see sshd.log)");
             break;

@@ -18,6 +18,7 @@
 #include "check.h"
 #include "../cli/spawn.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <grp.h>
 #include <signal.h>
@@ -319,6 +320,42 @@ out:
     free(open_abs);
 }
 
+/* sshd on a port another process took meanwhile: start says so (the
+ * provider then retries on another port). */
+static void test_port_taken(void)
+{
+    char why[512], dir[300], key[340];
+    check_set_case("a port taken between the pick and sshd's bind is reported as such");
+    snprintf(dir, sizeof dir, "%s/porthost", g_scratch);
+    snprintf(key, sizeof key, "%s/ssh_host_ed25519_key", dir);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (mkdir(dir, 0700) || local_keygen(key, "test", why, sizeof why) ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1) ||
+        getsockname(fd, (struct sockaddr *)&a, &len)) {
+        CHECK_FAIL("setup: %s", why);
+        close(fd);
+        return;
+    }
+    int taken = ntohs(a.sin_port);
+    local_sshd_conf conf = {.host_dir = dir,
+                            .session_dir = dir,
+                            .login_user = "nobody",
+                            .inner_shell = "/bin/sh",
+                            .strict_modes = 0};
+    int busy = 0;
+    CHECK_EQ_INT(local_sshd_write_config(&conf, taken, why, sizeof why), 0);
+    pid_t pid = local_sshd_start(dir, taken, NULL, 10000, &busy, why, sizeof why);
+    CHECK_EQ_INT(pid, -1);
+    CHECK_EQ_INT(busy, 1);
+    CHECK_CONTAINS(why, "Address already in use");
+    close(fd);
+    local_remove_tree(dir, why, sizeof why);
+}
+
 static void test_doctor(provider *p)
 {
     provider_check c;
@@ -362,6 +399,7 @@ int main(void)
         test_create_failures(p);
         test_lifecycle(p);
         test_killed(p);
+        test_port_taken();
         p->close(p);
         test_hidden_paths();
     }

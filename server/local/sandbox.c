@@ -213,10 +213,16 @@ int local_sandbox_user(uid_t *uid, gid_t *gid, char *why, size_t why_size)
             "--password",        "*",        "--comment",    "litterbox-server sandbox sessions",
             LOCAL_SANDBOX_USER,  NULL};
         char out[512], err[256] = "";
-        int rc = local_run(argv, NULL, out, sizeof out, err, sizeof err);
+        int rc = 0;
+        /* Another process (a second server, a test) may be adding it at the
+         * same moment and hold the lock of /etc/passwd: look again, retry. */
+        for (int attempt = 0; attempt < 10 && !res; attempt++) {
+            if (attempt) local_sleep_ms(200);
+            rc = local_run(argv, NULL, out, sizeof out, err, sizeof err);
+            getpwnam_r(LOCAL_SANDBOX_USER, &pw, buf, sizeof buf, &res);
+        }
         for (char *p = out; *p; p++)
             if (*p == '\n') *p = ' ';
-        getpwnam_r(LOCAL_SANDBOX_USER, &pw, buf, sizeof buf, &res);
         if (!res) {
             snprintf(why, why_size, "cannot create the sandbox user %s with useradd (%s): %s",
                      LOCAL_SANDBOX_USER, rc < 0 ? err : "failed", out[0] ? out : "no output");

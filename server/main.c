@@ -246,6 +246,22 @@ int main(int argc, char **argv)
     }
     provider_config pcfg = {state_dir, g_config.fake_delay_s};
     providers_start(&pcfg);
+    /* Sessions of local hosts must not see the tokens or the database, even
+     * when they live outside the state folder. */
+    const char *private_paths[5];
+    size_t np = 0;
+    char wal[PATH_MAX + 32], shm[PATH_MAX + 32];
+    struct stat st_private;
+    if (token_file && stat(token_file, &st_private) == 0) private_paths[np++] = token_file;
+    if (strcmp(db, ":memory:") != 0) {
+        snprintf(wal, sizeof wal, "%s-wal", db);
+        snprintf(shm, sizeof shm, "%s-shm", db);
+        const char *files[] = {db, wal, shm};
+        for (size_t i = 0; i < 3; i++)
+            if (stat(files[i], &st_private) == 0) private_paths[np++] = files[i];
+    }
+    private_paths[np] = NULL;
+    providers_hide_paths(private_paths);
     /* Leases that ran out while the server was down go at the reaper's first
      * pass, one interval after the start: a host marked `error` just now
      * stays visible that long, with its last_error. */

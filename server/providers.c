@@ -46,6 +46,14 @@ void providers_start(const provider_config *cfg)
     }
 }
 
+void providers_hide_paths(const char *const *paths)
+{
+    for (size_t i = 0; i < NPROVIDERS; i++)
+        if (started[i] && registry[i].make == provider_local_new &&
+            provider_local_set_private_paths(started[i], paths) != 0)
+            fprintf(stderr, "litterbox-server: out of memory hiding private paths\n");
+}
+
 void providers_stop(void)
 {
     for (size_t i = 0; i < NPROVIDERS; i++) {

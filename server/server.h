@@ -181,6 +181,8 @@ void store_idem_expire(int64_t now);
 
 void providers_start(const provider_config *cfg);
 void providers_stop(void);
+/* Files no session of a local host may see (NULL-terminated, existing paths). */
+void providers_hide_paths(const char *const *paths);
 /* The provider called name, or NULL with why (unknown: *unknown = 1). */
 provider *providers_get(const char *name, int *unknown, char *why, size_t why_size);
 size_t providers_count(void);

@@ -26,6 +26,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -730,6 +731,65 @@ static void run_suite(const char *mode)
     g_srv = NULL;
 }
 
+/* A token file and a database outside the state folder's tree (so that
+ * hiding the state folder does not cover them) stay out of sessions too. */
+static void test_private_paths(const char *mode)
+{
+    check_set_case("%s: a session reads neither a --token-file nor a --db kept elsewhere", mode);
+    /* Not under /tmp, /home or /run: sessions get fresh ones of those. */
+    char outside[PATH_MAX];
+    if (!getcwd(outside, sizeof outside - 32)) return;
+    strcat(outside, "/lbs-private.XXXXXX");
+    if (!CHECK(mkdtemp(outside) != NULL)) return;
+    chmod(outside, 0755); /* readable, so that only the hiding can keep it out */
+    char token[PATH_MAX + 16], db[PATH_MAX + 16];
+    snprintf(token, sizeof token, "%s/token", outside);
+    snprintf(db, sizeof db, "%s/hosts.db", outside);
+    write_file(token, TEST_TOKEN "\n", 0644);
+    server s;
+    if (server_init(&s) != 0) {
+        CHECK_FAIL("server_init");
+        return;
+    }
+    s.no_token_file = 1;
+    const char *args[] = {"--default-provider", "local", "--token-file", token, "--db", db, NULL};
+    g_srv = &s;
+    if (server_start(&s, args) == 0) {
+        lb_client *c = server_client(&s, NULL);
+        lb_error err;
+        lb_host *h = create(c, NULL, NULL, &err);
+        host a;
+        if (!h) CHECK_FAIL("create: %s", err.message);
+        if (h && host_from(h, "a", &a) == 0) {
+            char cmd[3 * PATH_MAX + 200];
+            /* Hidden files read as empty (/dev/null is bound over them). */
+            snprintf(cmd, sizeof cmd, "cat '%s' '%s' '%s-wal' 2>/dev/null | wc -c", token, db,
+                     db);
+            int st;
+            char *out = ssh_out(&a, cmd, &st);
+            CHECK_EQ_INT(st, 0);
+            CHECK_EQ_STR(out, "0\n");
+            free(out);
+            CHECK_EQ_INT(lb_delete_host(c, h->id, &err), LB_OK);
+        }
+        lb_host_free(h);
+        lb_client_close(c);
+    } else {
+        CHECK_FAIL("the server did not start");
+    }
+    kill_leftovers(s.state_dir);
+    server_cleanup(&s);
+    g_srv = NULL;
+    unlink(token);
+    char side[PATH_MAX + 32];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(side, sizeof side, "%s%s", db, suffix[i]);
+        unlink(side);
+    }
+    rmdir(outside);
+}
+
 /* Root: run this program again as the unprivileged sandbox user, which then
  * starts its own server (the ordinary-user mode), and count its checks. */
 static void run_as_user(char **argv)
@@ -793,6 +853,8 @@ int main(int argc, char **argv)
     }
     int as_user = getenv(AS_USER_ENV) != NULL;
     run_suite(geteuid() == 0 ? "root" : "user");
+    if (geteuid() == 0) /* as the sandbox user, the working folder may not be ours */
+        test_private_paths("root");
     if (geteuid() == 0 && !as_user) run_as_user(argv);
     return check_summary();
 }

@@ -27,7 +27,7 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
-	clang-format -i include/*.h src/*.[ch] src/*/*.[ch] cli/*.[ch] tests/*/*.[ch] fuzz/*.c bench/*.c
+	clang-format -i include/*.h adapters/*.h src/*.[ch] src/*/*.[ch] cli/*.[ch] server/*.[ch] server/local/*.[ch] examples/*.c tests/*/*.[ch] fuzz/*.c bench/*.c
 
 clean:
 	rm -rf build build-check build-asan build-tsan

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -337,4 +338,33 @@ void cli_result_free(cli_result *r)
     free(r->out);
     free(r->err);
     memset(r, 0, sizeof *r);
+}
+
+static int under(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    return strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+int visible_dir(char *buf, size_t size)
+{
+    static const char *const fresh[] = {"/tmp", "/var/tmp", "/home", "/root", "/run", "/dev"};
+    char cwd[PATH_MAX];
+    char *real = getcwd(cwd, sizeof cwd) ? realpath(cwd, NULL) : NULL;
+    const char *candidates[] = {real, "/var/lib", "/srv"};
+    int rc = -1;
+    for (size_t i = 0; i < 3 && rc != 0; i++) {
+        const char *c = candidates[i];
+        if (!c || access(c, W_OK) != 0)
+            continue;
+        int hidden = 0;
+        for (size_t k = 0; k < sizeof fresh / sizeof *fresh; k++)
+            hidden |= under(c, fresh[k]);
+        if (!hidden && strlen(c) < size) {
+            snprintf(buf, size, "%s", c);
+            rc = 0;
+        }
+    }
+    free(real);
+    return rc;
 }

@@ -70,4 +70,10 @@ void cli_result_free(cli_result *r);
 /* Sleep this many milliseconds. */
 void sleep_ms(int ms);
 
+/* A folder for test files that a local host's session can see: not under
+ * /tmp, /var/tmp, /home, /root, /run or /dev, which sessions get fresh or
+ * empty. The working folder when it qualifies, else /var/lib or /srv when
+ * writable. 0 with buf filled (absolute), or -1 when there is none. */
+int visible_dir(char *buf, size_t size);
+
 #endif

@@ -738,7 +738,10 @@ static void test_private_paths(const char *mode)
     check_set_case("%s: a session reads neither a --token-file nor a --db kept elsewhere", mode);
     /* Not under /tmp, /home or /run: sessions get fresh ones of those. */
     char outside[PATH_MAX];
-    if (!getcwd(outside, sizeof outside - 32)) return;
+    if (visible_dir(outside, sizeof outside - 32) != 0) {
+        printf("SKIP %s: no writable folder that sessions can see\n", __func__);
+        return;
+    }
     strcat(outside, "/lbs-private.XXXXXX");
     if (!CHECK(mkdtemp(outside) != NULL)) return;
     chmod(outside, 0755); /* readable, so that only the hiding can keep it out */

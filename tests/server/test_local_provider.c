@@ -16,6 +16,7 @@
 #include "../../server/local/sshd.c"
 
 #include "check.h"
+#include "harness.h"
 #include "../cli/spawn.h"
 
 #include <arpa/inet.h>
@@ -263,10 +264,15 @@ static void test_hidden_paths(void)
     char why[512], open_dir[300], state[400], token[400], secrets[400], secret_file[440],
         control[400];
     check_set_case("private paths are hidden; a state folder out of the user's reach works");
-    /* Outside /tmp (every session has its own): next to the test program. */
-    snprintf(open_dir, sizeof open_dir, "lbs-local-open.XXXXXX");
+    /* Outside /tmp (every session has its own): a folder sessions see. */
+    char base[200];
+    if (visible_dir(base, sizeof base) != 0) {
+        printf("SKIP %s: no writable folder that sessions can see\n", __func__);
+        return;
+    }
+    snprintf(open_dir, sizeof open_dir, "%s/lbs-local-open.XXXXXX", base);
     if (!mkdtemp(open_dir) || chmod(open_dir, 0755)) {
-        CHECK_FAIL("mkdtemp in the current folder");
+        CHECK_FAIL("mkdtemp in %s", base);
         return;
     }
     char *open_abs = realpath(open_dir, NULL);

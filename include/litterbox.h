@@ -130,8 +130,10 @@ LB_EXTERN lb_client *lb_client_new(const char *base_url, const char *token,
 LB_EXTERN lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts,
                                         lb_error *err);
 
-/** Release the client and everything it holds. NULL-safe. No call on the
- *  client may be running. */
+/** Release the client and everything it holds. NULL-safe. No blocking call
+ *  on the client may be running; non-blocking calls still pending complete
+ *  with LB_ERR_CANCELLED before it returns. Calling it from a completion
+ *  callback is a programming error: the library aborts with a message. */
 LB_EXTERN void lb_client_close(lb_client *client);
 
 /** A host record. Library-allocated, freed with lb_host_free(); fields are
@@ -388,7 +390,8 @@ LB_EXTERN size_t lb_client_pending(const lb_client *c);
 /**
  * The library's own loop: wait for sockets and timers and dispatch
  * callbacks until no call is pending or @p timeout_s passes (< 0: no
- * limit). Only for a client without outside loop hooks.
+ * limit; 0: one pass over what is ready now). Only for a client without
+ * outside loop hooks.
  *
  * @return LB_OK when nothing is pending; LB_ERR_UNAVAILABLE when the time
  *         ran out first (the calls go on); LB_ERR_INVALID when hooks are
@@ -401,7 +404,10 @@ LB_EXTERN lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err);
 
 #define LB_LOOP_HOOKS_VERSION 1
 
-/** How an outside event loop drives a client. */
+/** How an outside event loop drives a client. The hooks are called from
+ *  inside the library (during calls, lb_client_fd_ready and
+ *  lb_client_timer_fired): they must only update the loop's watches and
+ *  timer, and never call back into liblitterbox. */
 typedef struct lb_loop_hooks {
     unsigned int version; /**< LB_LOOP_HOOKS_VERSION */
     /** Watch @p fd for @p events (LB_WATCH_READ | LB_WATCH_WRITE), or stop

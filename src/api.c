@@ -176,7 +176,14 @@ static lb_request *prepare_proxy_host(lb_client *c, const char *method, const ch
     if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK ||
         check_host_id("host id", host_id, err) != LB_OK)
         return NULL;
-    return start(c, method, path_of("/http-proxies/%s/hosts/%s", name, host_id), kind, 1, err);
+    lb_request *r =
+        start(c, method, path_of("/http-proxies/%s/hosts/%s", name, host_id), kind, 1, err);
+    /* A POST with no body: without this, libcurl would label it a form. */
+    if (r && strcmp(method, "POST") == 0 && request_header(r, "Content-Type", "", err) != LB_OK) {
+        request_free(r);
+        r = NULL;
+    }
+    return r;
 }
 
 /* ---- the blocking calls: prepare, run on a lane, hand over ---- */

@@ -47,6 +47,8 @@ struct async_state {
     call_list queued, running, failed;
     CURL **idle_easy; /* easy handles kept for reuse */
     size_t idle_count, idle_cap;
+    CURL **orphans; /* handles libcurl would not let go of (see unwire) */
+    size_t orphan_count;
     lb_loop_hooks hooks;
     int has_hooks;
     int dispatching; /* callbacks are running: lb_client_run refuses */
@@ -291,9 +293,18 @@ static void unwire(lb_call *call)
 {
     lb_client *c = call->client;
     struct async_state *a = c->async;
-    curl_multi_remove_handle(a->multi, call->easy);
     list_remove(&a->running, call);
-    easy_give(c, call->easy);
+    if (curl_multi_remove_handle(a->multi, call->easy) == CURLM_OK) {
+        easy_give(c, call->easy);
+    } else {
+        /* A loop hook called back into the library, against the rules:
+         * never reuse the handle; free it at close. */
+        CURL **p = realloc(a->orphans, (a->orphan_count + 1) * sizeof *p);
+        if (p) {
+            a->orphans = p;
+            a->orphans[a->orphan_count++] = call->easy;
+        }
+    }
     call->easy = NULL;
 }
 
@@ -375,6 +386,11 @@ lb_code lb_call_cancel(lb_call *call)
     return LB_OK;
 }
 
+int async_dispatching(const lb_client *c)
+{
+    return c->async && c->async->dispatching > 0;
+}
+
 size_t lb_client_pending(const lb_client *c)
 {
     if (!c || !c->async)
@@ -426,6 +442,8 @@ lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err)
 {
     if (!c)
         return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
+    if (timeout_s != timeout_s) /* NaN */
+        return error_set(err, LB_ERR_INVALID, 0, "timeout_s is not a number");
     struct async_state *a = c->async;
     if (a && a->dispatching)
         return error_set(err, LB_ERR_INVALID, 0, "lb_client_run called from a callback");
@@ -434,12 +452,13 @@ lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err)
     if (a->has_hooks)
         return error_set(err, LB_ERR_INVALID, 0, "an outside loop drives this client");
     double end = timeout_s < 0 ? -1.0 : now_s() + timeout_s;
+    int passes = 0;
     struct pollfd *ready = NULL;
     size_t ready_cap = 0;
     lb_code rc = LB_OK;
     while (lb_client_pending(c)) {
         double now = now_s();
-        if (end >= 0 && now >= end) {
+        if (end >= 0 && now >= end && passes++ > 0) { /* at least one pass, even for 0 */
             rc = error_set(err, LB_ERR_UNAVAILABLE, 0,
                            "%zu calls still pending after %g s", lb_client_pending(c), timeout_s);
             break;
@@ -504,6 +523,11 @@ void async_close(lb_client *c)
     }
     if (a->has_hooks)
         a->hooks.set_timer(a->hooks.loop_data, -1);
+    for (size_t i = 0; i < a->orphan_count; i++) {
+        curl_multi_remove_handle(a->multi, a->orphans[i]);
+        curl_easy_cleanup(a->orphans[i]);
+    }
+    free(a->orphans);
     curl_multi_cleanup(a->multi);
     for (size_t i = 0; i < a->idle_count; i++)
         curl_easy_cleanup(a->idle_easy[i]);

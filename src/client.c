@@ -240,6 +240,11 @@ void lb_client_close(lb_client *c)
 {
     if (!c)
         return;
+    if (c->async && async_dispatching(c)) {
+        /* Closing here would free what the dispatch loop is walking. */
+        fprintf(stderr, "liblitterbox: lb_client_close called from a completion callback\n");
+        abort();
+    }
     async_close(c);
     while (c->idle) {
         lane *l = c->idle;

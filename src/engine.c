@@ -35,8 +35,14 @@ static size_t stop_transfer(lb_request *r, lb_code code, const char *why)
     return 0; /* a short count makes libcurl abort with CURLE_WRITE_ERROR */
 }
 
+/* Bytes of an error body kept for the classifier: the message needs the
+ * detail or a 200-byte quote, never megabytes. */
+#define ERROR_BODY_MAX (64 * 1024)
+
 /* Body bytes as they arrive: a host or a list is decoded on the spot when
- * the status says success; anything else is kept for the classifier. */
+ * the status says success; other successes are kept for their decoder
+ * (within max_response_bytes); an error body is kept up to ERROR_BODY_MAX
+ * for the classifier, which judges by the status whatever the body. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     lb_request *r = userdata;
@@ -44,13 +50,25 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     if (r->status == 0)
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
     r->received += n;
+    if (!is_2xx(r->status)) {
+        if (r->response.len < ERROR_BODY_MAX) {
+            size_t room = ERROR_BODY_MAX - r->response.len;
+            if (buf_append(&r->response, data, n < room ? n : room) != 0)
+                return stop_transfer(r, LB_ERR_NOMEM, "out of memory");
+        }
+        if (r->received > r->client->max_response_bytes) {
+            r->error_body_cut = 1; /* enough read: classify what we have */
+            return 0;
+        }
+        return n;
+    }
     if (r->received > r->client->max_response_bytes) {
         char why[96];
         snprintf(why, sizeof why, "response body exceeds max_response_bytes (%zu)",
                  r->client->max_response_bytes);
         return stop_transfer(r, LB_ERR_RESPONSE, why);
     }
-    if (is_2xx(r->status) && streams(r)) {
+    if (streams(r)) {
         if (!r->decoder && !(r->decoder = host_decoder_new(r->kind == RESULT_LIST)))
             return stop_transfer(r, LB_ERR_NOMEM, "out of memory");
         if (host_decoder_feed(r->decoder, data, n, &r->early_err) != LB_OK) {
@@ -60,7 +78,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         }
         return n;
     }
-    if (is_2xx(r->status) && r->kind == RESULT_NONE)
+    if (r->kind == RESULT_NONE)
         return n; /* a body nobody reads */
     if (buf_append(&r->response, data, n) != 0)
         return stop_transfer(r, LB_ERR_NOMEM, "out of memory");
@@ -74,6 +92,7 @@ lb_code engine_setup(lb_request *r, CURL *easy)
     r->status = 0;
     r->received = 0;
     r->early = LB_OK;
+    r->error_body_cut = 0;
     r->curl_error[0] = '\0';
     r->started = now_s();
     CURLcode rc = CURLE_OK;
@@ -94,8 +113,6 @@ lb_code engine_setup(lb_request *r, CURL *easy)
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
-    /* Refuses an announced Content-Length over the limit before the body. */
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
     SET(CURLOPT_ERRORBUFFER, r->curl_error);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, r);
@@ -119,19 +136,17 @@ lb_code engine_setup(lb_request *r, CURL *easy)
 
 /* A transfer that ended without a usable response: LB_ERR_UNAVAILABLE with
  * libcurl's reason, and for a timeout the limit that passed. */
-static void transport_failed(lb_request *r, CURL *easy, CURLcode transport)
+static void transport_failed(lb_request *r, CURLcode transport)
 {
     const char *why = r->curl_error[0] ? r->curl_error : curl_easy_strerror(transport);
-    if (transport == CURLE_FILESIZE_EXCEEDED) {
-        error_set(&r->error, LB_ERR_RESPONSE, (int)r->status,
-                  "response body exceeds max_response_bytes (%zu)", r->client->max_response_bytes);
-        return;
-    }
     lb_code code = transport == CURLE_OUT_OF_MEMORY ? LB_ERR_NOMEM : LB_ERR_UNAVAILABLE;
     if (transport == CURLE_OPERATION_TIMEDOUT) {
-        curl_off_t connected = 0;
-        curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected);
-        if (connected == 0 && r->status == 0)
+        /* Which limit passed is told by the time taken: the connect limit
+         * only ends a call sooner than the whole-request limit would. */
+        double elapsed_ms = (now_s() - r->started) * 1000.0;
+        int connect = r->client->connect_timeout_ms < r->client->timeout_ms &&
+                      elapsed_ms < (double)r->client->timeout_ms - 1.0;
+        if (connect)
             error_set(&r->error, code, 0, "connecting timed out after %g s (connect_timeout_s): %s",
                       (double)r->client->connect_timeout_ms / 1000.0, why);
         else
@@ -215,15 +230,15 @@ void engine_complete(lb_request *r, CURL *easy, CURLcode transport)
     if (r->early != LB_OK) {
         r->code = r->early;
         r->error = r->early_err;
-    } else if (transport != CURLE_OK) {
-        transport_failed(r, easy, transport);
+    } else if (transport != CURLE_OK && !r->error_body_cut) {
+        transport_failed(r, transport);
         r->code = r->error.code;
     } else if (is_2xx(r->status)) {
         decode_success(r);
     } else {
         const char *body = r->response.data ? r->response.data : "";
-        r->code = error_from_response((int)r->status, body, r->response.len,
-                                      r->send_token ? r->client->token : NULL, &r->error);
+        r->code = error_from_response((int)r->status, body, r->response.len, r->client->token,
+                                      &r->error);
     }
     r->easy = NULL;
     log_call(r);

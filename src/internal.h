@@ -15,6 +15,7 @@
 typedef struct lb_buf {
     char *data; /* always NUL-terminated when non-NULL */
     size_t len, cap;
+    int secret; /* set before use: growth and free wipe the old bytes */
 } lb_buf;
 
 int buf_append(lb_buf *b, const void *bytes, size_t len); /* 0, or -1 on ENOMEM */
@@ -39,6 +40,9 @@ void redact(char *s, size_t cap, const char *secret);
 /* Unix seconds to "YYYY-MM-DDTHH:MM:SS+00:00" (dst at least 26 bytes). */
 int rfc3339_format(long long unix_s, char *dst, size_t dst_size);
 void secure_zero(void *p, size_t n);
+/* For yajl parsers and generators that see secrets: frees wipe. */
+#include <yajl/yajl_common.h>
+extern yajl_alloc_funcs wiping_alloc_funcs;
 
 /* ---- validate.c: argument checks, pure (sdk.md rule 3) ---- */
 
@@ -152,6 +156,7 @@ typedef struct lb_request {
     lb_buf response;    /* buffered body, unless decoded as it arrives */
     host_decoder *decoder;
     lb_code early;      /* failure decided during the transfer */
+    int error_body_cut; /* an error body was cut at max_response_bytes */
     lb_error early_err;
     char curl_error[CURL_ERROR_SIZE];
     double started;     /* monotonic seconds when the transfer began */
@@ -187,5 +192,7 @@ lb_call *call_start(lb_client *c, lb_request *r, const lb_error *local, lb_callb
                     void *userdata, lb_error *err);
 /* Fires LB_ERR_CANCELLED for every call still pending and frees the state. */
 void async_close(lb_client *c);
+/* 1 while completion callbacks of c run. */
+int async_dispatching(const lb_client *c);
 
 #endif

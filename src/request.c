@@ -22,6 +22,7 @@ lb_request *request_new(lb_client *c, const char *method, const char *path, resu
         return NULL;
     }
     r->client = c;
+    r->body.secret = 1; /* env values, proxy header values */
     r->method = method;
     r->kind = kind;
     r->send_token = send_token;
@@ -91,10 +92,7 @@ static lb_code take_body(lb_request *r, yajl_gen g, int failed, lb_error *err)
         r->has_body = 1;
     if (rc == LB_OK)
         rc = request_header(r, "Content-Type", "application/json", err);
-    /* The generator's buffer held env or header values: wipe before freeing. */
-    if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok && len)
-        secure_zero((void *)out, len);
-    yajl_gen_free(g);
+    yajl_gen_free(g); /* its allocator wipes what held env or header values */
     return rc;
 }
 
@@ -112,7 +110,7 @@ static int gen_expires(yajl_gen g, long long expires_at)
 
 lb_code request_create_body(lb_request *r, const lb_create_opts *o, lb_error *err)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = yajl_gen_alloc(&wiping_alloc_funcs);
     if (!g)
         return nomem(err);
     int bad = yajl_gen_map_open(g) != yajl_gen_status_ok;
@@ -148,7 +146,7 @@ lb_code request_create_body(lb_request *r, const lb_create_opts *o, lb_error *er
 
 lb_code request_renew_body(lb_request *r, long long expires_at, lb_error *err)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = yajl_gen_alloc(&wiping_alloc_funcs);
     if (!g)
         return nomem(err);
     int bad = yajl_gen_map_open(g) != yajl_gen_status_ok;
@@ -167,7 +165,7 @@ lb_code request_renew_body(lb_request *r, long long expires_at, lb_error *err)
 lb_code request_proxy_body(lb_request *r, const char *name, const char *target,
                            const char *const *headers, lb_error *err)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = yajl_gen_alloc(&wiping_alloc_funcs);
     if (!g)
         return nomem(err);
     int bad = yajl_gen_map_open(g) != yajl_gen_status_ok || gen_key_str(g, "name", name) ||

@@ -17,9 +17,22 @@ int buf_append(lb_buf *b, const void *bytes, size_t len)
                 return -1;
             cap *= 2;
         }
-        char *p = realloc(b->data, cap);
-        if (!p)
-            return -1;
+        char *p;
+        if (b->secret) {
+            /* realloc would free the old block unwiped */
+            p = malloc(cap);
+            if (!p)
+                return -1;
+            if (b->data) {
+                memcpy(p, b->data, b->len);
+                secure_zero(b->data, b->cap);
+                free(b->data);
+            }
+        } else {
+            p = realloc(b->data, cap);
+            if (!p)
+                return -1;
+        }
         b->data = p;
         b->cap = cap;
     }
@@ -37,10 +50,56 @@ int buf_append_str(lb_buf *b, const char *s)
 
 void buf_free(lb_buf *b)
 {
+    if (b->secret && b->data)
+        secure_zero(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+/* yajl's buffers for bodies that may hold secrets: every block records its
+ * size in front, and is zeroed before it is freed or moved. */
+#define WIPE_HEAD 16
+
+static void *wipe_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (n > (size_t)-1 - WIPE_HEAD)
+        return NULL;
+    unsigned char *p = malloc(n + WIPE_HEAD);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    return p + WIPE_HEAD;
+}
+
+static void wipe_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    if (!ptr)
+        return;
+    unsigned char *p = (unsigned char *)ptr - WIPE_HEAD;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    secure_zero(ptr, n);
+    free(p);
+}
+
+static void *wipe_realloc(void *ctx, void *ptr, size_t n)
+{
+    if (!ptr)
+        return wipe_malloc(ctx, n);
+    void *q = wipe_malloc(ctx, n);
+    if (!q)
+        return NULL;
+    size_t old;
+    memcpy(&old, (unsigned char *)ptr - WIPE_HEAD, sizeof old);
+    memcpy(q, ptr, old < n ? old : n);
+    wipe_free(ctx, ptr);
+    return q;
+}
+
+yajl_alloc_funcs wiping_alloc_funcs = {wipe_malloc, wipe_realloc, wipe_free, NULL};
 
 void buf_wipe_free(lb_buf *b)
 {
@@ -167,6 +226,8 @@ void redact(char *s, size_t cap, const char *secret)
 
 int rfc3339_format(long long unix_s, char *dst, size_t dst_size)
 {
+    if (unix_s < 0 || unix_s > 253402300799LL) /* 9999-12-31T23:59:59Z */
+        return -1;
     time_t t = (time_t)unix_s;
     struct tm tm;
     if ((long long)t != unix_s || !gmtime_r(&t, &tm))

@@ -182,7 +182,7 @@ lb_code check_proxy_headers(const char *const *headers, lb_error *err)
                                  "proxy header %zu: name holds a character not allowed in a "
                                  "header name", i);
         for (const unsigned char *p = (const unsigned char *)colon + 1; *p; p++)
-            if ((*p < 0x20 && *p != '\t') || *p == 0x7F)
+            if (*p < 0x20 || *p == 0x7F)
                 return error_set(err, LB_ERR_INVALID, 0,
                                  "proxy header %zu: value holds CR, LF or another control byte", i);
         if (!utf8_valid(h, strlen(h)))

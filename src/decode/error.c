@@ -125,16 +125,27 @@ static int append_validation_list(lb_buf *b, yajl_val list)
  * (detail taken or "HTTP <status>"), 0 when it was not a JSON object, -1 on
  * ENOMEM. *has_detail says whether a string detail was there. */
 static int message_from_json(lb_buf *raw, yajl_val doc, int status, int *has_detail,
-                             lb_error *err)
+                             const char *secret, lb_error *err)
 {
     *has_detail = 0;
     if (!YAJL_IS_OBJECT(doc))
         return 0;
     yajl_val detail = json_get(doc, "detail");
     yajl_val code = json_get(doc, "error_code");
-    if (YAJL_IS_STRING(code) && err)
-        utf8_copy(err->error_code, sizeof err->error_code, JSON_STR(code),
-                  strlen(JSON_STR(code)));
+    if (YAJL_IS_STRING(code)) {
+        /* Redacted and escaped whole, then cut: a cut first could leave a
+         * prefix of the token that no longer matches it. */
+        lb_buf clean = {0}, line = {0};
+        int bad = append_redacted(&clean, JSON_STR(code), strlen(JSON_STR(code)), secret) != 0 ||
+                  append_escaped(&line, clean.data, clean.len, 0) != 0;
+        if (!bad)
+            utf8_copy(err->error_code, sizeof err->error_code, line.data ? line.data : "",
+                      line.len);
+        buf_free(&clean);
+        buf_free(&line);
+        if (bad)
+            return -1;
+    }
     int rc;
     if (YAJL_IS_STRING(detail)) {
         *has_detail = 1;
@@ -166,7 +177,7 @@ lb_code error_from_response(int status, const char *body, size_t len, const char
     int has_detail = 0, from_json = 0;
     lb_error ignored;
     if (len > 0 && json_tree_parse(body, len, &doc, &ignored) == LB_OK)
-        from_json = message_from_json(&raw, doc, status, &has_detail, err);
+        from_json = message_from_json(&raw, doc, status, &has_detail, secret, err);
     if (from_json < 0)
         goto nomem;
 
@@ -184,16 +195,15 @@ lb_code error_from_response(int status, const char *body, size_t len, const char
         if (buf_append_str(&line, lead) != 0)
             goto nomem;
         if (len > 0) {
-            /* Redact before cutting, so that no prefix of the token survives
-             * the cut; then quote at most QUOTE_MAX bytes. */
-            size_t slen = secret ? strlen(secret) : 0;
-            size_t take = len < QUOTE_MAX + slen ? len : QUOTE_MAX + slen;
-            if (append_redacted(&redacted, body, take, secret) != 0)
+            /* Redact the whole body before cutting (redaction shrinks the
+             * text, so a cut first could leave part of the token), then
+             * quote at most QUOTE_MAX bytes. */
+            if (append_redacted(&redacted, body, len, secret) != 0)
                 goto nomem;
             size_t n = utf8_cut(redacted.data, redacted.len, QUOTE_MAX);
             if (buf_append_str(&line, ": \"") != 0 ||
                 append_escaped(&line, redacted.data, n, 1) != 0 ||
-                buf_append_str(&line, n < redacted.len || take < len ? "\"..." : "\"") != 0)
+                buf_append_str(&line, n < redacted.len ? "\"..." : "\"") != 0)
                 goto nomem;
         }
     }
@@ -206,7 +216,6 @@ lb_code error_from_response(int status, const char *body, size_t len, const char
             goto nomem;
     }
     utf8_copy(err->message, sizeof err->message, line.data ? line.data : "", line.len);
-    redact(err->error_code, sizeof err->error_code, secret);
     buf_free(&raw);
     buf_free(&line);
     buf_free(&redacted);

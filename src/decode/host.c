@@ -446,7 +446,9 @@ host_decoder *host_decoder_new(int list)
         return NULL;
     d->list = list;
     d->field = -1;
-    d->parser = yajl_alloc(&callbacks, NULL, d);
+    d->scratch.secret = 1; /* it holds private keys */
+    /* yajl's lexer copies strings with escapes (a PEM key's \\n): wipe them. */
+    d->parser = yajl_alloc(&callbacks, &wiping_alloc_funcs, d);
     if (!d->parser) {
         free(d);
         return NULL;

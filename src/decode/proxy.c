@@ -72,6 +72,9 @@ lb_code health_decode(const char *body, size_t len, lb_error *err)
     if (strcmp(JSON_STR(status), "ok") != 0) {
         char got[64];
         utf8_copy(got, sizeof got, JSON_STR(status), strlen(JSON_STR(status)));
+        for (char *p = got; *p; p++) /* one printable line */
+            if ((unsigned char)*p < 0x20 || *p == 0x7F)
+                *p = '?';
         yajl_tree_free(doc);
         return error_set(err, LB_ERR_RESPONSE, 0, "health status is \"%s\", not \"ok\"", got);
     }

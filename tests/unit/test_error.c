@@ -351,11 +351,54 @@ static void test_lengths(void)
     free(detail);
 }
 
+/* Redaction shrinks text, so it must happen on the whole body before any
+ * cut: no prefix of the token may slide into the quoted window. */
+static void test_token_at_the_cut(void)
+{
+    lb_error err;
+    char body[1024];
+    size_t tlen = strlen(TOKEN);
+    for (size_t gap = 150; gap <= 200; gap++) {
+        check_set_case("non-JSON body, second token %zu bytes after the first", gap);
+        size_t n = 0;
+        memcpy(body + n, TOKEN, tlen), n += tlen;
+        memset(body + n, 'A', gap), n += gap;
+        memcpy(body + n, TOKEN, tlen), n += tlen;
+        memcpy(body + n, "<html>", 6), n += 6;
+        error_from_response(500, body, n, TOKEN, &err);
+        CHECK_LACKS(err.message, "tok-SEC"); /* no part of the token's front */
+        CHECK_LACKS(err.message, "0123456789abcdef");
+    }
+
+    check_set_case("error_code holding the token after 50 bytes");
+    snprintf(body, sizeof body,
+             "{\"detail\":\"x\",\"error_code\":\"%s%s\"}",
+             "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE", TOKEN);
+    error_from_response(409, body, strlen(body), TOKEN, &err);
+    CHECK_LACKS(err.error_code, "tok-SEC");
+    CHECK(strncmp(err.error_code, "EEEEEEEEEE", 10) == 0);
+
+    check_set_case("error_code that is a token longer than the field");
+    char long_token[100];
+    memset(long_token, 'Z', 80);
+    long_token[80] = '\0';
+    snprintf(body, sizeof body, "{\"detail\":\"x\",\"error_code\":\"%s\"}", long_token);
+    error_from_response(409, body, strlen(body), long_token, &err);
+    CHECK_LACKS(err.error_code, "ZZZ");
+    CHECK_EQ_STR(err.error_code, "***");
+
+    check_set_case("error_code with control bytes is one printable line");
+    snprintf(body, sizeof body, "{\"detail\":\"x\",\"error_code\":\"A\\nB\"}");
+    error_from_response(409, body, strlen(body), TOKEN, &err);
+    CHECK(!has_control_bytes(err.error_code));
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++)
         run_error_case(&error_cases[i]);
     test_lengths();
+    test_token_at_the_cut();
     check_set_case("%s", "");
     return check_summary();
 }

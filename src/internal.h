@@ -34,9 +34,6 @@ int utf8_valid(const char *s, size_t len);
 size_t utf8_cut(const char *s, size_t len, size_t max);
 /* Copy src into dst (size dst_size), cut on a UTF-8 boundary, terminated. */
 void utf8_copy(char *dst, size_t dst_size, const char *src, size_t src_len);
-/* Replace every occurrence of secret in s (in place, NUL-terminated,
- * capacity cap) by "***". A NULL or empty secret leaves s alone. */
-void redact(char *s, size_t cap, const char *secret);
 /* Unix seconds to "YYYY-MM-DDTHH:MM:SS+00:00" (dst at least 26 bytes). */
 int rfc3339_format(long long unix_s, char *dst, size_t dst_size);
 void secure_zero(void *p, size_t n);

@@ -202,28 +202,6 @@ void utf8_copy(char *dst, size_t dst_size, const char *src, size_t src_len)
     dst[n] = '\0';
 }
 
-void redact(char *s, size_t cap, const char *secret)
-{
-    if (!secret || !*secret)
-        return;
-    size_t slen = strlen(secret);
-    char *p = s;
-    while ((p = strstr(p, secret)) != NULL) {
-        size_t head = (size_t)(p - s);
-        if (head + 3 + 1 > cap) {
-            *p = '\0'; /* no room for the marker: drop the rest */
-            break;
-        }
-        size_t tail = strlen(p + slen);
-        if (head + 3 + tail + 1 > cap) /* a secret shorter than the marker */
-            tail = cap - head - 3 - 1;
-        memmove(p + 3, p + slen, tail);
-        p[3 + tail] = '\0';
-        memcpy(p, "***", 3);
-        p += 3;
-    }
-}
-
 int rfc3339_format(long long unix_s, char *dst, size_t dst_size)
 {
     if (unix_s < 0 || unix_s > 253402300799LL) /* 9999-12-31T23:59:59Z */

@@ -417,27 +417,6 @@ static void test_helpers(void)
     utf8_copy(small, sizeof small, "\xe2\x82\xac\xe2\x82\xac", 6);
     CHECK_EQ_STR(small, "\xe2\x82\xac");
 
-    check_set_case("redact");
-    char buf[64];
-    strcpy(buf, "a SECRET b SECRETSECRET c");
-    redact(buf, sizeof buf, "SECRET");
-    CHECK_EQ_STR(buf, "a *** b ****** c");
-    strcpy(buf, "nothing here");
-    redact(buf, sizeof buf, NULL);
-    CHECK_EQ_STR(buf, "nothing here");
-    redact(buf, sizeof buf, "");
-    CHECK_EQ_STR(buf, "nothing here");
-    /* A secret shorter than *** grows the text: never past cap, never a
-     * surviving copy of the secret. */
-    char *tight = malloc(6);
-    if (!tight)
-        abort();
-    strcpy(tight, "kkkkk");
-    redact(tight, 6, "k");
-    CHECK(strlen(tight) <= 5);
-    CHECK_LACKS(tight, "k");
-    free(tight);
-
     check_set_case("error_set");
     lb_error err;
     memset(&err, 0x5a, sizeof err);

@@ -22,6 +22,8 @@ demo: deps
 
 bench: deps
 	bash bench/run.sh
+	bash bench/t3.sh
+	bash bench/t4.sh
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -20,6 +20,8 @@ typedef struct lb_buf {
 
 int buf_append(lb_buf *b, const void *bytes, size_t len); /* 0, or -1 on ENOMEM */
 int buf_append_str(lb_buf *b, const char *s);
+/* Appends bytes and the NUL after them, both counted in len. */
+int buf_append_string(lb_buf *b, const void *bytes, size_t len);
 void buf_free(lb_buf *b);
 void buf_wipe_free(lb_buf *b); /* zero the bytes first: the buffer held a secret */
 
@@ -56,6 +58,28 @@ lb_code check_utf8(const char *what, const char *value, lb_error *err);
 lb_code check_proxy_headers(const char *const *headers, lb_error *err);
 
 /* ---- decode/: JSON to results, pure functions of bytes ---- */
+
+/* json_stream.c: a strict streaming JSON reader (RFC 8259, UTF-8 checked),
+ * fed bytes in any split, calling back in yajl's shapes. A callback returns
+ * 0 to stop. feed/finish return 0, -1 on a syntax error (json_stream_error
+ * says why), -2 when a callback stopped. */
+typedef struct json_events {
+    int (*null)(void *ctx);
+    int (*boolean)(void *ctx, int value);
+    int (*number)(void *ctx, const char *text, size_t len);
+    int (*string)(void *ctx, const unsigned char *s, size_t len);
+    int (*start_map)(void *ctx);
+    int (*map_key)(void *ctx, const unsigned char *key, size_t len);
+    int (*end_map)(void *ctx);
+    int (*start_array)(void *ctx);
+    int (*end_array)(void *ctx);
+} json_events;
+typedef struct json_stream json_stream;
+json_stream *json_stream_new(const json_events *ev, void *ctx);
+int json_stream_feed(json_stream *s, const void *bytes, size_t len);
+int json_stream_finish(json_stream *s);
+const char *json_stream_error(const json_stream *s);
+void json_stream_free(json_stream *s);
 
 /* Streaming decoder of one host record (list == 0) or a JSON array of them
  * (list == 1). Feed chunks as they arrive, in any split; finish once. */

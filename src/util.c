@@ -6,39 +6,56 @@
 
 #include "internal.h"
 
+/* Room for `extra` more bytes and a terminator. 0, or -1 on ENOMEM. */
+static int buf_reserve(lb_buf *b, size_t extra)
+{
+    if (b->data && b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    if (extra > (size_t)-1 / 4 - b->len)
+        return -1;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p;
+    if (b->secret) {
+        /* realloc would free the old block unwiped */
+        p = malloc(cap);
+        if (!p)
+            return -1;
+        if (b->data) {
+            memcpy(p, b->data, b->len);
+            secure_zero(b->data, b->cap);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, cap);
+        if (!p)
+            return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
 int buf_append(lb_buf *b, const void *bytes, size_t len)
 {
-    if (len == 0 && b->data)
-        return 0;
-    if (b->len + len + 1 > b->cap || !b->data) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len + 1) {
-            if (cap > ((size_t)-1) / 2)
-                return -1;
-            cap *= 2;
-        }
-        char *p;
-        if (b->secret) {
-            /* realloc would free the old block unwiped */
-            p = malloc(cap);
-            if (!p)
-                return -1;
-            if (b->data) {
-                memcpy(p, b->data, b->len);
-                secure_zero(b->data, b->cap);
-                free(b->data);
-            }
-        } else {
-            p = realloc(b->data, cap);
-            if (!p)
-                return -1;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
+    if (buf_reserve(b, len) != 0)
+        return -1;
     if (len)
         memcpy(b->data + b->len, bytes, len);
     b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_append_string(lb_buf *b, const void *bytes, size_t len)
+{
+    if (buf_reserve(b, len + 1) != 0)
+        return -1;
+    if (len)
+        memcpy(b->data + b->len, bytes, len);
+    b->data[b->len + len] = '\0';
+    b->len += len + 1;
     b->data[b->len] = '\0';
     return 0;
 }

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "internal.h"
 
 enum field_kind {
@@ -23,15 +21,13 @@ enum field_kind {
     K_INT,      /* integer or null; absent reads as 0 */
 };
 
-enum field_id {
+enum field_id { /* in the current generation's order: see on_map_key */
     F_ID,
     F_NAME,
     F_STATUS,
     F_PROVIDER,
     F_IMAGE,
-    F_SSH_HOST_V1,
     F_SSH_HOST,
-    F_SSH_PORT_V1,
     F_SSH_PORT,
     F_SSH_USERNAME,
     F_INTERNAL_SSH_HOST,
@@ -45,6 +41,8 @@ enum field_id {
     F_UPDATED_AT,
     F_ACTIVATED_AT,
     F_EXPIRES_AT,
+    F_SSH_HOST_V1,
+    F_SSH_PORT_V1,
     F_COUNT
 };
 
@@ -87,7 +85,7 @@ struct field_value {
 };
 
 struct host_decoder {
-    yajl_handle parser;
+    json_stream *parser;
     int list;            /* a JSON array of hosts is expected */
     size_t depth;        /* nesting depth of the event being handled */
     size_t host_depth;   /* depth of the host object's members */
@@ -252,7 +250,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
     v->present = 1;
     v->offset = d->scratch.len;
     v->len = len;
-    if (buf_append(&d->scratch, s, len) != 0 || buf_append(&d->scratch, "", 1) != 0)
+    if (buf_append_string(&d->scratch, s, len) != 0)
         return nomem(d);
     if (f == F_PRIVATE_KEY)
         d->has_secret = 1;
@@ -264,6 +262,14 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len)
     host_decoder *d = ctx;
     if (d->skip_depth || !d->in_host || d->depth != d->host_depth)
         return 1;
+    /* The service writes every record's keys in one order: try the field
+     * after the last one first, then the table. */
+    int next = d->field + 1;
+    if (next > 0 && next < F_COUNT && fields[next].key_len == len &&
+        memcmp(fields[next].key, key, len) == 0) {
+        d->field = next;
+        return 1;
+    }
     d->field = -1;
     for (int f = 0; f < F_COUNT; f++) {
         if (fields[f].key_len == len && memcmp(fields[f].key, key, len) == 0) {
@@ -427,16 +433,16 @@ static int on_end_array(void *ctx)
     return close_container(ctx);
 }
 
-static const yajl_callbacks callbacks = {
-    .yajl_null = on_null,
-    .yajl_boolean = on_boolean,
-    .yajl_number = on_number,
-    .yajl_string = on_string,
-    .yajl_start_map = on_start_map,
-    .yajl_map_key = on_map_key,
-    .yajl_end_map = on_end_map,
-    .yajl_start_array = on_start_array,
-    .yajl_end_array = on_end_array,
+static const json_events callbacks = {
+    .null = on_null,
+    .boolean = on_boolean,
+    .number = on_number,
+    .string = on_string,
+    .start_map = on_start_map,
+    .map_key = on_map_key,
+    .end_map = on_end_map,
+    .start_array = on_start_array,
+    .end_array = on_end_array,
 };
 
 host_decoder *host_decoder_new(int list)
@@ -447,8 +453,7 @@ host_decoder *host_decoder_new(int list)
     d->list = list;
     d->field = -1;
     d->scratch.secret = 1; /* it holds private keys */
-    /* yajl's lexer copies strings with escapes (a PEM key's \\n): wipe them. */
-    d->parser = yajl_alloc(&callbacks, &wiping_alloc_funcs, d);
+    d->parser = json_stream_new(&callbacks, d);
     if (!d->parser) {
         free(d);
         return NULL;
@@ -456,38 +461,27 @@ host_decoder *host_decoder_new(int list)
     return d;
 }
 
-/* Turns a yajl status into a code, reporting a syntax error when yajl saw
- * one and no callback had stopped the parse first. */
-static lb_code parse_status(host_decoder *d, yajl_status st, const void *bytes, size_t len,
-                            lb_error *err)
+/* Turns the reader's result into a code: a callback's own failure, or a
+ * syntax error. Later feeds keep failing the same way. */
+static lb_code parse_status(host_decoder *d, int rc, lb_error *err)
 {
-    if (d->failed) {
-        if (err)
-            *err = d->error;
-        return d->failed;
+    if (rc == -1 && !d->failed) {
+        error_set(&d->error, LB_ERR_RESPONSE, 0, "response is not valid JSON: %s",
+                  json_stream_error(d->parser));
+        d->failed = LB_ERR_RESPONSE;
     }
-    if (st == yajl_status_ok)
+    if (!d->failed)
         return LB_OK;
-    unsigned char *why = yajl_get_error(d->parser, 0, bytes, len);
-    lb_code rc = error_set(err, LB_ERR_RESPONSE, 0, "response is not valid JSON: %s",
-                           why ? (const char *)why : "parse error");
-    if (why)
-        yajl_free_error(d->parser, why);
-    /* Later feeds must keep failing the same way. */
-    d->failed = LB_ERR_RESPONSE;
     if (err)
-        d->error = *err;
-    else
-        error_set(&d->error, LB_ERR_RESPONSE, 0, "response is not valid JSON");
-    return rc;
+        *err = d->error;
+    return d->failed;
 }
 
 lb_code host_decoder_feed(host_decoder *d, const void *bytes, size_t len, lb_error *err)
 {
     if (d->failed)
-        return parse_status(d, yajl_status_error, NULL, 0, err);
-    yajl_status st = yajl_parse(d->parser, bytes, len);
-    return parse_status(d, st, bytes, len, err);
+        return parse_status(d, 0, err);
+    return parse_status(d, json_stream_feed(d->parser, bytes, len), err);
 }
 
 lb_code host_decoder_finish(host_decoder *d, lb_host **one, lb_host_list **many, lb_error *err)
@@ -497,13 +491,12 @@ lb_code host_decoder_finish(host_decoder *d, lb_host **one, lb_host_list **many,
     if (many)
         *many = NULL;
     if (d->failed)
-        return parse_status(d, yajl_status_error, NULL, 0, err);
-    yajl_status st = yajl_complete_parse(d->parser);
-    lb_code rc = parse_status(d, st, NULL, 0, err);
+        return parse_status(d, 0, err);
+    if (!d->seen_top && !d->done)
+        return error_set(err, LB_ERR_RESPONSE, 0, "response body is empty");
+    lb_code rc = parse_status(d, json_stream_finish(d->parser), err);
     if (rc != LB_OK)
         return rc;
-    if (!d->done)
-        return error_set(err, LB_ERR_RESPONSE, 0, "response body is empty");
     if (!d->list) {
         *one = d->one;
         d->one = NULL;
@@ -524,7 +517,7 @@ void host_decoder_free(host_decoder *d)
 {
     if (!d)
         return;
-    yajl_free(d->parser);
+    json_stream_free(d->parser);
     host_reset(d);
     buf_free(&d->scratch);
     lb_host_free(d->one);

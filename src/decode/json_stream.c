@@ -10,7 +10,7 @@
  * cross a chunk and hold no escape straight from the caller's buffer. yajl
  * stays in the project for small bodies and for generating requests; the
  * fuzzer compares the two readers on every input. */
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +53,6 @@ struct json_stream {
     char error[96];
 };
 
-static const char *const space_table_doc = "space, tab, CR, LF";
-
 static int is_space(unsigned char c)
 {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
@@ -62,7 +60,6 @@ static int is_space(unsigned char c)
 
 json_stream *json_stream_new(const json_events *ev, void *ctx)
 {
-    (void)space_table_doc;
     json_stream *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -254,36 +251,43 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
+/* Byte classes inside a string: 0 plain ASCII, 1 ends the run ('"', '\\',
+ * a control byte), 2 part of a multi-byte UTF-8 character. */
+static const unsigned char string_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 /* Length of the run of plain string bytes at p: none of '"', '\\' or a
  * control byte. *high is set when the run holds bytes >= 0x80, which the
- * caller then checks as UTF-8. Eight bytes at a time: strings are most of a
- * host list. */
+ * caller then checks as UTF-8. Strings are most of a host list: one table
+ * load a byte, four bytes a turn. */
 static size_t plain_run(const unsigned char *p, size_t n, int *high)
 {
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     size_t i = 0;
-    uint64_t any_high = 0;
-    while (i + 8 <= n) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-        /* a byte is flagged when it is zero in q or b, or below 0x20 in x
-         * (bytes >= 0x80 may be flagged too: they are rechecked below) */
-        uint64_t stop = ((q - ones) | (b - ones) | (x - ones * 0x20)) & ~x & highs;
-        if (stop)
+    unsigned seen = 0;
+    while (i + 4 <= n) {
+        unsigned c0 = string_class[p[i]], c1 = string_class[p[i + 1]],
+                 c2 = string_class[p[i + 2]], c3 = string_class[p[i + 3]];
+        if ((c0 | c1 | c2 | c3) & 1)
             break;
-        any_high |= x;
-        i += 8;
+        seen |= c0 | c1 | c2 | c3;
+        i += 4;
     }
-    *high = (any_high & highs) != 0;
     while (i < n) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\' || c < 0x20)
+        unsigned c = string_class[p[i]];
+        if (c & 1)
             break;
-        if (c >= 0x80)
-            *high = 1;
+        seen |= c;
         i++;
     }
+    *high = seen != 0;
     return i;
 }
 

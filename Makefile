@@ -32,4 +32,4 @@ format:
 	clang-format -i include/*.h adapters/*.h src/*.[ch] src/*/*.[ch] cli/*.[ch] server/*.[ch] server/local/*.[ch] examples/*.c tests/*/*.[ch] fuzz/*.c bench/*.c
 
 clean:
-	rm -rf build build-check build-asan build-tsan
+	rm -rf build build-check build-asan build-tsan build-bench build-fuzz

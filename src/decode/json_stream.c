@@ -348,7 +348,7 @@ static int append_run(json_stream *s, const unsigned char *p, size_t n, int high
 }
 
 /* Reads string bytes from p; returns bytes consumed, or < 0. */
-static long read_string(json_stream *s, const unsigned char *p, size_t n, int fresh)
+static long read_string(json_stream *s, const unsigned char *p, size_t n)
 {
     size_t i = 0;
     if (s->utf8_need) {
@@ -360,7 +360,7 @@ static long read_string(json_stream *s, const unsigned char *p, size_t n, int fr
             return (long)i;
     }
     /* The fast case: the whole string is in this chunk with no escape. */
-    if (fresh && s->tok.len == 0 && !s->escape) {
+    if (s->tok.len == 0 && !s->escape) {
         int high;
         size_t run = plain_run(p + i, n - i, &high);
         if (i + run < n && p[i + run] == '"') {
@@ -516,7 +516,7 @@ int json_stream_feed(json_stream *s, const void *bytes, size_t n)
         unsigned char c = p[i];
         switch (s->state) {
         case ST_STRING: {
-            long used = read_string(s, p + i, n - i, 1);
+            long used = read_string(s, p + i, n - i);
             if (used < 0)
                 return used == -2 || s->stopped ? -2 : -1;
             i += (size_t)used;

@@ -11,7 +11,8 @@
  *     4 proxy_decode (attach)  5 health_decode
  *     6 error_from_response with a secret   7 the same without one
  *   bytes 1-2: the chunk splits (modes 0, 1: a PRNG seed and the largest
- *   chunk) or the HTTP status (modes 6, 7).
+ *   chunk; bit 1 of byte 1 turns the whole-record shortcut off in the
+ *   chunked decode, so that both roads meet) or the HTTP status (modes 6, 7).
  * Every result is freed. Invariants that the spec makes unconditional
  * abort() when broken; see check(). */
 #include <stdint.h>
@@ -128,6 +129,7 @@ static lb_code decode_in_chunks(int list, unsigned char p1, unsigned char p2, co
     size_t max_piece = (size_t)1 << (p2 % 9);
     host_decoder *d = host_decoder_new(list);
     if (!d) return LB_ERR_NOMEM;
+    if (p1 & 2) host_decoder_no_shortcut(d); /* the events alone against the shortcut */
     size_t off = 0;
     lb_code rc = LB_OK;
     while (off < len && rc == LB_OK) {

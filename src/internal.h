@@ -73,9 +73,19 @@ typedef struct json_events {
     int (*end_map)(void *ctx);
     int (*start_array)(void *ctx);
     int (*end_array)(void *ctx);
+    /* Optional. Offered each object that starts where a value may, with the
+     * rest of the chunk from its '{'. Returns the bytes of one whole object
+     * it has taken (ending at its '}', then the reader goes on after it, no
+     * other event being sent for it), 0 to leave the object to the events
+     * (then it must have changed nothing), or -1 to stop. */
+    long (*whole_object)(void *ctx, const unsigned char *p, size_t n);
 } json_events;
 typedef struct json_stream json_stream;
 json_stream *json_stream_new(const json_events *ev, void *ctx);
+/* Length of the run at p of string bytes that need no care: it stops at '"',
+ * '\\' or a control byte. *high tells whether it holds bytes >= 0x80 (to be
+ * checked as UTF-8 by the caller). */
+size_t json_plain_run(const unsigned char *p, size_t n, int *high);
 int json_stream_feed(json_stream *s, const void *bytes, size_t len);
 int json_stream_finish(json_stream *s);
 const char *json_stream_error(const json_stream *s);
@@ -89,6 +99,11 @@ lb_code host_decoder_feed(host_decoder *d, const void *bytes, size_t len, lb_err
 /* Exactly one of one/many is used, as chosen at _new. */
 lb_code host_decoder_finish(host_decoder *d, lb_host **one, lb_host_list **many, lb_error *err);
 void host_decoder_free(host_decoder *d);
+/* Makes every record go through the reader's events (tests and the fuzzer
+ * compare this with the default shortcut for whole records). */
+void host_decoder_no_shortcut(host_decoder *d);
+/* How many records took the shortcut so far. */
+size_t host_decoder_shortcuts(const host_decoder *d);
 
 /* Whole-body conveniences over the decoders. */
 lb_code host_decode(const char *body, size_t len, lb_host **out, lb_error *err);

@@ -77,10 +77,17 @@ static const struct field {
 #undef FIELD
 };
 
+static int is_text(int f)
+{
+    return fields[f].kind == K_STRING || fields[f].kind == K_NULLABLE;
+}
+
+#define BIT(f) ((uint32_t)1 << (f))
+_Static_assert(F_COUNT <= 32, "a field is a bit of a uint32_t");
+
 /* What the record being read holds so far. */
 struct field_value {
-    unsigned char present; /* a non-null value was seen */
-    size_t offset, len;    /* string: where it sits in the scratch buffer */
+    size_t offset, len;    /* string: where it sits (see host_finish) */
     long long number;      /* K_PORT, K_INT */
 };
 
@@ -95,7 +102,12 @@ struct host_decoder {
     int seen_top;        /* the top-level value has started */
     int done;            /* the top-level value has ended */
     int has_secret;      /* the scratch buffer holds a private key */
+    int shortcut;        /* whole records may skip the events (see whole_record) */
+    size_t shortcuts;    /* records that took it */
     struct field_value values[F_COUNT];
+    uint32_t present;    /* bit f: field f had a non-null value (the rest of
+                            values[f] is meaningful only then) */
+    uint32_t escaped;    /* bit f: field f's string is as sent, escapes and all */
     lb_buf scratch;      /* this host's string values, NUL-separated */
     lb_host *one;        /* result of a single-host decode */
     lb_host **hosts;     /* results of a list decode */
@@ -134,7 +146,7 @@ static void host_reset(host_decoder *d)
         secure_zero(d->scratch.data, d->scratch.len);
     d->has_secret = 0;
     d->scratch.len = 0;
-    memset(d->values, 0, sizeof d->values);
+    d->present = d->escaped = 0;
 }
 
 /* Called for every scalar: decides whether it belongs to a host field, to a
@@ -174,7 +186,7 @@ static int on_null(void *ctx)
     if (f >= 0) {
         if (fields[f].kind == K_PORT)
             return wrong_type(d, f, "null");
-        d->values[f].present = 0; /* null reads as absent */
+        d->present &= ~BIT(f); /* null reads as absent */
     }
     return 1;
 }
@@ -229,7 +241,7 @@ static int on_number(void *ctx, const char *s, size_t len)
         return wrong_type(d, f, "a non-integer number");
     if (kind == K_PORT && (v < 1 || v > 65535))
         return fail(d, LB_ERR_RESPONSE, "field '%s' is outside 1-65535", fields[f].key);
-    d->values[f].present = 1;
+    d->present |= BIT(f);
     d->values[f].number = v;
     return 1;
 }
@@ -247,7 +259,8 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
     if (memchr(s, '\0', len))
         return fail(d, LB_ERR_RESPONSE, "field '%s' holds a NUL character", fields[f].key);
     struct field_value *v = &d->values[f];
-    v->present = 1;
+    d->present |= BIT(f);
+    d->escaped &= ~BIT(f);
     v->offset = d->scratch.len;
     v->len = len;
     if (buf_append_string(&d->scratch, s, len) != 0)
@@ -323,30 +336,54 @@ static int on_start_array(void *ctx)
     return open_container(ctx, 0);
 }
 
+/* Copies src[0..len), a string as plain_string accepted it, to dst with
+ * its escapes undone. Returns the length written. */
+static size_t unescape(char *dst, const char *src, size_t len)
+{
+    static const char letter[] = "\"\\/bfnrt", byte[] = "\"\\/\b\f\n\r\t";
+    size_t out = 0;
+    for (;;) {
+        const char *bs = memchr(src, '\\', len);
+        size_t run = bs ? (size_t)(bs - src) : len;
+        memcpy(dst + out, src, run);
+        out += run;
+        if (!bs)
+            return out;
+        dst[out++] = byte[strchr(letter, bs[1]) - letter];
+        src = bs + 2;
+        len -= run + 2;
+    }
+}
+
 /* Picks the first generation's spelling when present, else the current. */
 static int pick(const host_decoder *d, int v1, int current)
 {
-    return d->values[v1].present ? v1 : current;
+    return d->present & BIT(v1) ? v1 : current;
 }
 
-/* The host object just closed: check it and build its one allocation. */
-static int host_finish(host_decoder *d)
+/* The host object just closed, its strings at base + values[].offset:
+ * check it and build its one allocation. */
+static int host_finish(host_decoder *d, const char *base)
 {
     const struct field_value *v = d->values;
-    if (!v[F_ID].present)
+    uint32_t present = d->present;
+    if (!(present & BIT(F_ID)))
         return fail(d, LB_ERR_RESPONSE, "field '%s' is missing", "id");
-    if (!v[F_STATUS].present)
+    if (!(present & BIT(F_STATUS)))
         return fail(d, LB_ERR_RESPONSE, "field '%s' is missing", "status");
     int host_f = pick(d, F_SSH_HOST_V1, F_SSH_HOST);
     int port_f = pick(d, F_SSH_PORT_V1, F_SSH_PORT);
-    if (!v[host_f].present)
+    if (!(present & BIT(host_f)))
         return fail(d, LB_ERR_RESPONSE, "%s", "field 'external_ssh_host' (or 'ssh_host') is missing");
-    if (!v[port_f].present)
+    if (!(present & BIT(port_f)))
         return fail(d, LB_ERR_RESPONSE, "%s", "field 'external_ssh_port' (or 'ssh_port') is missing");
 
     /* The struct, then one "" every absent string shares, then the strings. */
     size_t head = (sizeof(lb_host) + 15) & ~(size_t)15;
-    size_t total = head + 1 + d->scratch.len;
+    size_t total = head + 1;
+    for (int f = 0; f < F_COUNT; f++)
+        if ((present & BIT(f)) && is_text(f))
+            total += v[f].len + 1;
     char *block = malloc(total);
     if (!block)
         return nomem(d);
@@ -354,9 +391,7 @@ static int host_finish(host_decoder *d)
     memset(h, 0, sizeof *h);
     char *empty = block + head;
     *empty = '\0';
-    char *strings = empty + 1;
-    if (d->scratch.len)
-        memcpy(strings, d->scratch.data, d->scratch.len);
+    char *next = empty + 1;
 
     for (int f = 0; f < F_COUNT; f++) {
         if ((f == F_SSH_HOST_V1 || f == F_SSH_HOST) && f != host_f)
@@ -367,8 +402,17 @@ static int host_finish(host_decoder *d)
         switch (fields[f].kind) {
         case K_STRING:
         case K_NULLABLE: {
-            const char *s = v[f].present ? strings + v[f].offset
-                                         : fields[f].kind == K_STRING ? empty : NULL;
+            const char *s = fields[f].kind == K_STRING ? empty : NULL;
+            if (present & BIT(f)) {
+                size_t len = v[f].len;
+                if (d->escaped & BIT(f))
+                    len = unescape(next, base + v[f].offset, len);
+                else
+                    memcpy(next, base + v[f].offset, len);
+                next[len] = '\0';
+                s = next;
+                next += len + 1;
+            }
             memcpy(member, &s, sizeof s);
             break;
         }
@@ -378,7 +422,7 @@ static int host_finish(host_decoder *d)
             break;
         }
         case K_INT: {
-            long long n = v[f].present ? v[f].number : 0;
+            long long n = present & BIT(f) ? v[f].number : 0;
             memcpy(member, &n, sizeof n);
             break;
         }
@@ -404,6 +448,198 @@ static int host_finish(host_decoder *d)
     return 1;
 }
 
+/* ---- the shortcut for whole records ----
+ *
+ * Nearly every record a service sends lies whole inside one chunk and uses
+ * the plainest JSON: strings without escapes, integers, null. Such a record
+ * is read here in one pass, straight from the chunk into its allocation,
+ * without the reader's events or the scratch copy. Anything else (an
+ * escape, a nested value, true/false, a fraction, a record the chunk cuts,
+ * a field of the wrong type, a missing field) makes the shortcut give up
+ * having changed nothing, and the reader's events take the record from its
+ * '{': so every error and every unusual form has one implementation, and
+ * the fuzzer checks that both roads give the same records. */
+
+static size_t skip_space(const unsigned char *p, size_t i, size_t n)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+        i++;
+    return i;
+}
+
+/* A string whose opening quote is at p[i - 1], with no escape but the
+ * one-letter ones (\\u escapes are left to the events): its length as sent,
+ * with p[i + length] its closing quote; or (size_t)-1. *escaped tells
+ * whether it has escapes to undo (see unescape). */
+static size_t plain_string(const unsigned char *p, size_t i, size_t n, int *escaped)
+{
+    size_t start = i;
+    *escaped = 0;
+    for (;;) {
+        int high;
+        size_t run = json_plain_run(p + i, n - i, &high);
+        if (high && !utf8_valid((const char *)p + i, run))
+            return (size_t)-1;
+        i += run;
+        if (i + 1 >= n) /* the record cannot end in this chunk either */
+            return (size_t)-1;
+        if (p[i] == '"')
+            return i - start;
+        if (p[i] != '\\' || !memchr("\"\\/bfnrt", p[i + 1], 8))
+            return (size_t)-1; /* a control byte, \\u, or a bad escape */
+        *escaped = 1;
+        i += 2;
+    }
+}
+
+static int same_bytes(const unsigned char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != (unsigned char)b[i])
+            return 0;
+    return 1;
+}
+
+/* The field a key names, trying the one after prev first (the service
+ * writes every record's keys in one order); -1 when none does. */
+static int field_of(int prev, const unsigned char *key, size_t len)
+{
+    int next = prev + 1;
+    if (next < F_COUNT && fields[next].key_len == len && memcmp(fields[next].key, key, len) == 0)
+        return next;
+    for (int f = 0; f < F_COUNT; f++)
+        if (fields[f].key_len == len && memcmp(fields[f].key, key, len) == 0)
+            return f;
+    return -1;
+}
+
+/* -?(0|[1-9][0-9]*) at p[i..): its value in *out and the index after it;
+ * (size_t)-1 when it is not such a number or does not fit. */
+static size_t plain_integer(const unsigned char *p, size_t i, size_t n, long long *out)
+{
+    int neg = 0;
+    if (i < n && p[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    if (i >= n || p[i] < '0' || p[i] > '9')
+        return (size_t)-1;
+    if (p[i] == '0') {
+        *out = 0;
+        return i + 1;
+    }
+    unsigned long long v = 0;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (v > ((unsigned long long)INT64_MAX - 9) / 10)
+            return (size_t)-1;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    *out = neg ? -(long long)v : (long long)v;
+    return i;
+}
+
+/* Reads the object at p[0] == '{' into d->values. Returns its length, or 0
+ * when the shortcut does not apply (d->values then reset). */
+static size_t whole_record(host_decoder *d, const unsigned char *p, size_t n)
+{
+    struct field_value *v = d->values;
+    int field = -1;
+    size_t i = skip_space(p, 1, n);
+    for (;;) {
+        if (i >= n || p[i] != '"')
+            goto give_up;
+        i++; /* past the key's opening quote */
+        /* The key the service sends next, else any key. */
+        int escaped, f = field + 1;
+        size_t klen;
+        if (f < F_COUNT && (klen = fields[f].key_len) < n - i && p[i + klen] == '"' &&
+            same_bytes(p + i, fields[f].key, klen)) {
+            field = f;
+        } else {
+            klen = plain_string(p, i, n, &escaped);
+            if (klen == (size_t)-1 || escaped) /* no field's name needs one */
+                goto give_up;
+            f = field_of(field, p + i, klen);
+            if (f >= 0)
+                field = f;
+        }
+        i = skip_space(p, i + klen + 1, n);
+        if (i >= n || p[i] != ':')
+            goto give_up;
+        i = skip_space(p, i + 1, n);
+        if (i >= n)
+            goto give_up;
+        if (p[i] == '"') {
+            size_t len = plain_string(p, ++i, n, &escaped);
+            if (len == (size_t)-1 || (f >= 0 && !is_text(f)))
+                goto give_up;
+            if (f >= 0) {
+                d->present |= BIT(f);
+                if (escaped)
+                    d->escaped |= BIT(f);
+                else
+                    d->escaped &= ~BIT(f);
+                v[f].offset = i;
+                v[f].len = len;
+            }
+            i += len + 1;
+        } else if (p[i] == 'n') {
+            if (n - i < 4 || memcmp(p + i, "null", 4) != 0 || (f >= 0 && fields[f].kind == K_PORT))
+                goto give_up;
+            if (f >= 0)
+                d->present &= ~BIT(f);
+            i += 4;
+        } else {
+            long long number;
+            i = plain_integer(p, i, n, &number);
+            if (i == (size_t)-1 || (f >= 0 && is_text(f)))
+                goto give_up;
+            if (f >= 0) {
+                if (fields[f].kind == K_PORT && (number < 1 || number > 65535))
+                    goto give_up;
+                d->present |= BIT(f);
+                v[f].number = number;
+            }
+        }
+        i = skip_space(p, i, n);
+        if (i < n && p[i] == ',') {
+            i = skip_space(p, i + 1, n);
+            continue;
+        }
+        if (i < n && p[i] == '}')
+            break;
+        goto give_up;
+    }
+    /* What host_finish would refuse is left to the events, for their
+     * messages. */
+    uint32_t need = BIT(F_ID) | BIT(F_STATUS) | BIT(pick(d, F_SSH_HOST_V1, F_SSH_HOST)) |
+                    BIT(pick(d, F_SSH_PORT_V1, F_SSH_PORT));
+    if ((d->present & need) == need)
+        return i + 1;
+give_up:
+    d->present = d->escaped = 0;
+    return 0;
+}
+
+static long on_whole_object(void *ctx, const unsigned char *p, size_t n)
+{
+    host_decoder *d = ctx;
+    /* Only where a host object may start: the body of a single-host
+     * decode, or an entry of the list. */
+    if (!d->shortcut || d->skip_depth || d->in_host || (d->list ? d->depth != 1 : d->seen_top))
+        return 0;
+    size_t len = whole_record(d, p, n);
+    if (len == 0)
+        return 0;
+    d->seen_top = 1;
+    if (!host_finish(d, (const char *)p))
+        return -1;
+    d->shortcuts++;
+    if (d->depth == 0)
+        d->done = 1;
+    return (long)len;
+}
+
 static int close_container(host_decoder *d)
 {
     if (d->skip_depth) {
@@ -415,7 +651,7 @@ static int close_container(host_decoder *d)
     d->depth--;
     if (closing_host) {
         d->in_host = 0;
-        if (!host_finish(d))
+        if (!host_finish(d, d->scratch.data))
             return 0;
     }
     if (d->depth == 0)
@@ -443,6 +679,7 @@ static const json_events callbacks = {
     .end_map = on_end_map,
     .start_array = on_start_array,
     .end_array = on_end_array,
+    .whole_object = on_whole_object,
 };
 
 host_decoder *host_decoder_new(int list)
@@ -452,6 +689,7 @@ host_decoder *host_decoder_new(int list)
         return NULL;
     d->list = list;
     d->field = -1;
+    d->shortcut = 1;
     d->scratch.secret = 1; /* it holds private keys */
     d->parser = json_stream_new(&callbacks, d);
     if (!d->parser) {
@@ -459,6 +697,16 @@ host_decoder *host_decoder_new(int list)
         return NULL;
     }
     return d;
+}
+
+void host_decoder_no_shortcut(host_decoder *d)
+{
+    d->shortcut = 0;
+}
+
+size_t host_decoder_shortcuts(const host_decoder *d)
+{
+    return d->shortcuts;
 }
 
 /* Turns the reader's result into a code: a callback's own failure, or a

@@ -162,6 +162,22 @@ static const lb_host want_disk_big = {
     .disk_gb = 4398046511104LL, .last_error = "", .created_at = "", .updated_at = "",
 };
 
+static const lb_host want_one_letter = {
+    .id = "h1", .name = "a\nb/c\"d\\e\tf\bg\fh\ri", .status = "active", .provider = "",
+    .image = "", .ssh_host = "h.example", .ssh_port = 22, .ssh_username = "", .known_hosts = "",
+    .last_error = "", .created_at = "", .updated_at = "",
+};
+static const lb_host want_raw_utf8 = {
+    .id = "h1", .name = "sb-\xc3\xa9\xe2\x82\xac", .status = "active", .provider = "",
+    .image = "", .ssh_host = "h.example", .ssh_port = 22, .ssh_username = "", .known_hosts = "",
+    .last_error = "", .created_at = "", .updated_at = "",
+};
+static const lb_host want_disk_max = {
+    .id = "h1", .name = "", .status = "active", .provider = "", .image = "",
+    .ssh_host = "h.example", .ssh_port = 22, .ssh_username = "", .known_hosts = "",
+    .disk_gb = 9223372036854775807LL, .last_error = "", .created_at = "", .updated_at = "",
+};
+
 typedef struct host_case {
     int line;
     const char *name;
@@ -208,6 +224,36 @@ static const host_case host_cases[] = {
         LB_OK, NULL, &want_port_max),
     ROW("large disk_gb", "{" MIN_FIELDS ",'disk_gb':4398046511104}", LB_OK, NULL,
         &want_disk_big),
+
+    /* the forms at the edge of the whole-record shortcut (host.c) */
+    ROW("one-letter escapes", "{" MIN_FIELDS ",'name':'a\\nb\\/c\\\"d\\\\e\\tf\\bg\\fh"
+        "\\ri'}", LB_OK, NULL, &want_one_letter),
+    ROW("raw UTF-8 in a value", "{" MIN_FIELDS ",'name':'sb-\xc3\xa9\xe2\x82\xac'}", LB_OK,
+        NULL, &want_raw_utf8),
+    ROW("space around every token", "{ 'id' : 'h1' ,\n'status':\t'active' , 'ssh_host'\r\n:"
+        "'h.example','ssh_port' : 22 }", LB_OK, NULL, &want_min),
+    ROW("a key given twice: the last wins", "{'id':'h0','name':'x'," MIN_FIELDS ",'name':''}",
+        LB_OK, NULL, &want_min),
+    ROW("null after a value reads as absent", "{" MIN_FIELDS ",'instance_type':'cx33',"
+        "'instance_type':null}", LB_OK, NULL, &want_min),
+    ROW("a key spelled with an escape", "{'i\\u0064':'h1','status':'active',"
+        "'ssh_host':'h.example','ssh_port':22}", LB_OK, NULL, &want_min),
+    ROW("disk_gb at the largest integer", "{" MIN_FIELDS ",'disk_gb':9223372036854775807}",
+        LB_OK, NULL, &want_disk_max),
+    ROW("disk_gb past the largest integer", "{" MIN_FIELDS ",'disk_gb':9223372036854775808}",
+        LB_ERR_RESPONSE, "disk_gb", NULL),
+    ROW("port -0", "{'id':'h1','status':'active','ssh_host':'h','ssh_port':-0}",
+        LB_ERR_RESPONSE, "ssh_port", NULL),
+    ROW("port with a leading zero", "{'id':'h1','status':'active','ssh_host':'h','ssh_port':022}",
+        LB_ERR_RESPONSE, NULL, NULL),
+    ROW("port followed by a letter",
+        "{'id':'h1','status':'active','ssh_host':'h','ssh_port':22x}", LB_ERR_RESPONSE, NULL,
+        NULL),
+    ROW("null cut short", "{" MIN_FIELDS ",'name':nul}", LB_ERR_RESPONSE, NULL, NULL),
+    ROW("null followed by a letter", "{" MIN_FIELDS ",'expires_at':nullx}", LB_ERR_RESPONSE,
+        NULL, NULL),
+    ROW("NUL through \\u0000", "{" MIN_FIELDS ",'name':'a\\u0000b'}", LB_ERR_RESPONSE,
+        "name", NULL),
 
     /* required fields */
     ROW("missing id", "{'status':'active','ssh_host':'h','ssh_port':22}", LB_ERR_RESPONSE,
@@ -294,7 +340,14 @@ static const host_case host_cases[] = {
 
 /* ---- decoding in pieces ---- */
 
-typedef enum split_kind { SPLIT_WHOLE, SPLIT_BYTES, SPLIT_AT, SPLIT_RANDOM } split_kind;
+/* SPLIT_WHOLE_EVENTS: one piece, with the whole-record shortcut off. */
+typedef enum split_kind {
+    SPLIT_WHOLE,
+    SPLIT_WHOLE_EVENTS,
+    SPLIT_BYTES,
+    SPLIT_AT,
+    SPLIT_RANDOM
+} split_kind;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rng(void)
@@ -315,6 +368,8 @@ static lb_code decode_split(const char *body, size_t len, int list, split_kind k
         CHECK_FAIL("host_decoder_new(%d) returned NULL", list);
         return LB_ERR_NOMEM;
     }
+    if (kind == SPLIT_WHOLE_EVENTS)
+        host_decoder_no_shortcut(d);
     lb_code rc = LB_OK;
     size_t off = 0;
     while (rc == LB_OK && off < len) {
@@ -399,6 +454,12 @@ static void run_host_case(const host_case *c)
         CHECK_FAIL("out left untouched on failure");
         h = NULL;
     }
+    check_outcome(c, rc, h, &err);
+
+    check_set_case("%s (line %d) whole, events only", c->name, c->line);
+    memset(&err, 0, sizeof err);
+    h = NULL;
+    rc = decode_split(body, len, 0, SPLIT_WHOLE_EVENTS, 0, &h, NULL, &err);
     check_outcome(c, rc, h, &err);
 
     check_set_case("%s (line %d) one byte at a time", c->name, c->line);
@@ -500,6 +561,12 @@ static void run_list_case(const list_case *c)
     }
     check_list_outcome(c, rc, l, &err);
 
+    check_set_case("list %s (line %d) whole, events only", c->name, c->line);
+    memset(&err, 0, sizeof err);
+    l = NULL;
+    rc = decode_split(body, len, 1, SPLIT_WHOLE_EVENTS, 0, NULL, &l, &err);
+    check_list_outcome(c, rc, l, &err);
+
     check_set_case("list %s (line %d) one byte at a time", c->name, c->line);
     memset(&err, 0, sizeof err);
     l = NULL;
@@ -573,6 +640,8 @@ static void test_generated_lists(void)
     lb_host_list *l = NULL;
     if (CHECK_EQ_INT(rc, LB_OK))
         rc = host_decoder_finish(d, NULL, &l, &err);
+    /* Only the records a chunk boundary cuts go through the events. */
+    CHECK(host_decoder_shortcuts(d) + len / 16384 + 1 >= n);
     host_decoder_free(d);
     if (CHECK_EQ_INT(rc, LB_OK) && CHECK_EQ_INT(l->count, n)) {
         int ok = 1;
@@ -728,6 +797,44 @@ static void test_decoder_misuse(void)
     lb_host_list_free(NULL);
 }
 
+/* Which records the whole-record shortcut takes: the service's own forms.
+ * (Both roads giving the same results is checked by every table row above,
+ * whole with and without the shortcut.) */
+static void test_shortcut_coverage(void)
+{
+    static const struct {
+        const char *name, *body;
+        size_t taken;
+    } rows[] = {
+        {"current generation", CURRENT_GEN, 1},
+        {"first generation", FIRST_GEN, 1},
+        {"minimal, spaced", " { 'id' : 'h1' , 'status':'active','ssh_host':'h','ssh_port':22 } ",
+         1},
+        {"list of three", "[" CURRENT_GEN "," FIRST_GEN "," MIN_REC "]", 3},
+        {"a \\u escape", "{" MIN_FIELDS ",'name':'\\u00e9'}", 0},
+        {"a nested unknown member", "{" MIN_FIELDS ",'tags':[]}", 0},
+        {"a boolean", "{" MIN_FIELDS ",'ok':true}", 0},
+        {"a fraction", "{" MIN_FIELDS ",'load':0.5}", 0},
+        {"a record with an error", "{'id':'h1','status':'active','ssh_host':'h','ssh_port':0}", 0},
+        {"second record cut", "[" MIN_REC ",{'id':'h2'", 1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("shortcut: %s", rows[i].name);
+        char *body = json(rows[i].body);
+        int list = body[strspn(body, " ")] == '[';
+        host_decoder *d = host_decoder_new(list);
+        lb_error err;
+        if (!CHECK(d != NULL)) {
+            free(body);
+            continue;
+        }
+        (void)host_decoder_feed(d, body, strlen(body), &err);
+        CHECK_EQ_INT(host_decoder_shortcuts(d), rows[i].taken);
+        host_decoder_free(d);
+        free(body);
+    }
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof host_cases / sizeof host_cases[0]; i++)
@@ -735,6 +842,7 @@ int main(void)
     for (size_t i = 0; i < sizeof list_cases / sizeof list_cases[0]; i++)
         run_list_case(&list_cases[i]);
     test_generated_lists();
+    test_shortcut_coverage();
     test_deep_nesting();
     test_binary_garbage();
     test_decoder_misuse();

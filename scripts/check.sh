@@ -6,8 +6,6 @@
 #   3. the library-level suites under valgrind, no leaks allowed
 #   4. the public header alone, as C11 and as C++, -Wall -Wextra -Wpedantic -Werror
 #   5. the exported symbols of liblitterbox.so: lb_ names only, as listed
-#   6. install to a scratch prefix; outside programs build with pkg-config
-#      alone and with find_package(Litterbox)
 #   6. install to a scratch prefix; an outside program builds with pkg-config
 #      alone, another with find_package(Litterbox)
 # The fuzz corpus replay is a ctest case, so it runs in stages 1-3.

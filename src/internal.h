@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <yajl/yajl_tree.h>
 
@@ -102,8 +103,25 @@ void host_decoder_free(host_decoder *d);
 /* Makes every record go through the reader's events (tests and the fuzzer
  * compare this with the default shortcut for whole records). */
 void host_decoder_no_shortcut(host_decoder *d);
+/* The body is said to be `bytes` long (Content-Length): a hint, not a
+ * limit. */
+void host_decoder_expect(host_decoder *d, uint64_t bytes);
 /* How many records took the shortcut so far. */
 size_t host_decoder_shortcuts(const host_decoder *d);
+
+/* host_mem.c: the memory of decoded hosts. A host is one block of `size`
+ * bytes (the lb_host, then its strings), freed by lb_host_free. With a store
+ * (list decodes), blocks come from large slabs the store fills in turn;
+ * without one, each is malloc'd alone. Release the store when done: its
+ * last slab then goes with its last host. NULL when out of memory. */
+typedef struct host_store {
+    struct host_slab *slab;
+    size_t next_size;
+} host_store;
+lb_host *host_alloc(host_store *st, size_t size);
+void host_store_release(host_store *st);
+/* The body is said to be `bytes` long: size the first slab for it. */
+void host_store_expect(host_store *st, uint64_t bytes);
 
 /* Whole-body conveniences over the decoders. */
 lb_code host_decode(const char *body, size_t len, lb_host **out, lb_error *err);

@@ -164,7 +164,9 @@ typedef struct lb_host_list {
     lb_host **hosts;
 } lb_host_list;
 
-/** Free a list and every host in it. NULL-safe. */
+/** Free a list and every host in it; NULL slots are skipped. NULL-safe.
+ *  To keep a host beyond its list, take it out (set its slot to NULL) and
+ *  free it later with lb_host_free(), from any thread. */
 LB_EXTERN void lb_host_list_free(lb_host_list *list);
 
 #define LB_EXPIRES_DEFAULT 0  /**< field absent: the default lease */

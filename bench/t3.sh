@@ -24,7 +24,11 @@ cmake --build "$build" -j"$jobs" --target bench_async delay_server >/dev/null
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lb-t3.XXXXXX")
 server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  # The server's own status (143 after the kill) must not become ours.
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -32,8 +32,9 @@ struct host_slab {
 /* In front of every host; 16 bytes, so the host stays 16-byte aligned. */
 typedef struct host_head {
     struct host_slab *slab; /* NULL: the host is a malloc'd block of its own */
-    void *unused;
+    unsigned char pad[16 - sizeof(struct host_slab *)];
 } host_head;
+_Static_assert(sizeof(host_head) == 16, "hosts start 16 bytes after their header");
 
 static void slab_drop(struct host_slab *slab)
 {

@@ -375,7 +375,7 @@ static long read_string(json_stream *s, const unsigned char *p, size_t n)
             return (long)i;
     }
     /* The fast case: the whole string is in this chunk with no escape. */
-    if (s->tok.len == 0 && !s->escape) {
+    if (s->tok.len == 0 && !s->escape && !s->high) {
         int high;
         size_t run = json_plain_run(p + i, n - i, &high);
         if (i + run < n && p[i + run] == '"') {

@@ -24,16 +24,6 @@ static char *json(const char *s)
     return out;
 }
 
-static char *xstrdup_len(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
 /* ---- fixtures ---- */
 
 #define CURRENT_GEN                                                                              \
@@ -178,6 +168,17 @@ static const lb_host want_disk_max = {
     .disk_gb = 9223372036854775807LL, .last_error = "", .created_at = "", .updated_at = "",
 };
 
+static const lb_host want_lone_high = {
+    .id = "h1", .name = "\xef\xbf\xbd", .status = "active", .provider = "", .image = "",
+    .ssh_host = "h.example", .ssh_port = 22, .ssh_username = "", .known_hosts = "",
+    .last_error = "", .created_at = "", .updated_at = "",
+};
+static const lb_host want_lone_high_then = {
+    .id = "h1", .name = "\xef\xbf\xbd" "abc", .status = "active", .provider = "", .image = "",
+    .ssh_host = "h.example", .ssh_port = 22, .ssh_username = "", .known_hosts = "",
+    .last_error = "", .created_at = "", .updated_at = "",
+};
+
 typedef struct host_case {
     int line;
     const char *name;
@@ -252,6 +253,21 @@ static const host_case host_cases[] = {
     ROW("null cut short", "{" MIN_FIELDS ",'name':nul}", LB_ERR_RESPONSE, NULL, NULL),
     ROW("null followed by a letter", "{" MIN_FIELDS ",'expires_at':nullx}", LB_ERR_RESPONSE,
         NULL, NULL),
+    ROW("a lone high surrogate", "{" MIN_FIELDS ",'name':'\\ud83d'}", LB_OK, NULL,
+        &want_lone_high),
+    ROW("a lone high surrogate, then text", "{" MIN_FIELDS ",'name':'\\ud83dabc'}", LB_OK, NULL,
+        &want_lone_high_then),
+    ROW("a key one letter from the next field's", "{'id':'h1','name':'','status':'active',"
+        "'provider':'','imagX':'WRONG','ssh_host':'h.example','ssh_port':22}", LB_OK, NULL,
+        &want_min),
+    ROW("a short key one letter from 'id'", "{'ix':'h1','status':'active','ssh_host':'h',"
+        "'ssh_port':22}", LB_ERR_RESPONSE, "id", NULL),
+    ROW("null port beside a valid one", "{'id':'h1','status':'active','external_ssh_host':'h',"
+        "'external_ssh_port':22,'ssh_port':null}", LB_ERR_RESPONSE, "ssh_port", NULL),
+    ROW("a misspelt null", "{" MIN_FIELDS ",'expires_at':nurl}", LB_ERR_RESPONSE, NULL, NULL),
+    ROW("form feed between tokens", "{'id':'h1',\f'status':'active','ssh_host':'h','ssh_port':22}",
+        LB_ERR_RESPONSE, NULL, NULL),
+    ROW("a lone minus", "{" MIN_FIELDS ",'disk_gb':-}", LB_ERR_RESPONSE, NULL, NULL),
     ROW("NUL through \\u0000", "{" MIN_FIELDS ",'name':'a\\u0000b'}", LB_ERR_RESPONSE,
         "name", NULL),
 
@@ -382,8 +398,12 @@ static lb_code decode_split(const char *body, size_t len, int list, split_kind k
         }
         if (n > len - off)
             n = len - off;
-        /* copy so that a decoder keeping pointers into our buffer is caught */
-        char *piece = xstrdup_len(body + off, n);
+        /* Copied to a buffer of exactly n bytes, so that ASan catches a
+         * decoder reading past a piece or keeping pointers into it. */
+        char *piece = malloc(n ? n : 1);
+        if (!piece)
+            abort();
+        memcpy(piece, body + off, n);
         rc = host_decoder_feed(d, piece, n, err);
         memset(piece, '#', n);
         free(piece);
@@ -456,6 +476,12 @@ static void run_host_case(const host_case *c)
     }
     check_outcome(c, rc, h, &err);
 
+    check_set_case("%s (line %d) whole, exact buffer", c->name, c->line);
+    memset(&err, 0, sizeof err);
+    h = NULL;
+    rc = decode_split(body, len, 0, SPLIT_WHOLE, 0, &h, NULL, &err);
+    check_outcome(c, rc, h, &err);
+
     check_set_case("%s (line %d) whole, events only", c->name, c->line);
     memset(&err, 0, sizeof err);
     h = NULL;
@@ -501,6 +527,10 @@ static const list_case list_cases[] = {
     {__LINE__, "two generations", "[" FIRST_GEN "," CURRENT_GEN "]", LB_OK, {NULL}, 2,
      {&want_first, &want_current}},
     {__LINE__, "empty list", "[]", LB_OK, {NULL}, 0, {NULL}},
+    {__LINE__, "a lone high surrogate, then records of each road",
+     "[{" MIN_FIELDS ",'name':'\\ud83d'},{" MIN_FIELDS ",'name':'\\ud83dabc'},"
+     "{'i\\u0064':'h1','status':'active','ssh_host':'h.example','ssh_port':22}]", LB_OK, {NULL},
+     3, {&want_lone_high, &want_lone_high_then, &want_min}},
     {__LINE__, "empty list, spaced", " [ \n ] ", LB_OK, {NULL}, 0, {NULL}},
     {__LINE__, "one minimal", "[" MIN_REC "]", LB_OK, {NULL}, 1, {&want_min}},
     {__LINE__, "unknown nested inside records", "[{'x':[[{'id':'WRONG'}]]," MIN_FIELDS
@@ -559,6 +589,12 @@ static void run_list_case(const list_case *c)
         CHECK_FAIL("out left untouched on failure");
         l = NULL;
     }
+    check_list_outcome(c, rc, l, &err);
+
+    check_set_case("list %s (line %d) whole, exact buffer", c->name, c->line);
+    memset(&err, 0, sizeof err);
+    l = NULL;
+    rc = decode_split(body, len, 1, SPLIT_WHOLE, 0, NULL, &l, &err);
     check_list_outcome(c, rc, l, &err);
 
     check_set_case("list %s (line %d) whole, events only", c->name, c->line);

@@ -67,6 +67,7 @@ typedef struct cli_ctx {
     cmd_args a;
     lb_client *client; /* made on first use by cli_client() */
     long parallel;     /* calls the command runs at once: the client's max_connections */
+    int token_optional; /* the command sends no token (health): none need be configured */
 } cli_ctx;
 
 /** One row of the command table (main.c). */

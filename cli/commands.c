@@ -307,6 +307,7 @@ int cmd_doctor(cli_ctx *ctx)
 int cmd_health(cli_ctx *ctx)
 {
     int status = 0;
+    ctx->token_optional = 1; /* GET /healthz carries no token (sdk.md rule 1) */
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_error err;

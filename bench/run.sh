@@ -24,21 +24,16 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLB_TESTS=OFF -DLB_BENCH=ON >
 cmake --build "$build" -j"$jobs" --target gen_hosts bench_get bench_list
 bin=$build/bin
 
+# shellcheck source=bench/nginx.sh
+. bench/nginx.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lb-bench.XXXXXX")
-nginx_pid=""
 cleanup() {
-  if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
-    kill -QUIT "$nginx_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$nginx_pid" 2>/dev/null || true
-  fi
+  nginx_stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# nginx's workers may run as an unprivileged user when we are root.
-chmod 755 "$tmp"
-mkdir -p "$tmp/www" "$tmp/logs"
+mkdir -p "$tmp/www"
 
 echo "== bench: data =="
 host_id=$("$bin/gen_hosts" "$tmp/www" "$hosts")
@@ -47,75 +42,12 @@ list_bytes=$(stat -c %s "$tmp/www/hosts.json")
 chmod 644 "$tmp/www/"*.json
 echo "one record: $host_bytes bytes (id $host_id); list: $hosts records, $list_bytes bytes"
 
-# A free loopback port: nothing answers on it now. nginx may still lose a
-# race for it, so the start below is retried on another port.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-write_conf() {
-  cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-error_log $tmp/logs/error.log warn;
-pid $tmp/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/client_body;
-    proxy_temp_path $tmp/proxy;
-    fastcgi_temp_path $tmp/fastcgi;
-    uwsgi_temp_path $tmp/uwsgi;
-    scgi_temp_path $tmp/scgi;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    sendfile on;
-    tcp_nodelay on;
-    server {
-        listen 127.0.0.1:$1;
-        root $tmp/www;
-        # GET /hosts: the list; GET /hosts/<any id>: the one record.
-        location = /hosts { default_type application/json; try_files /hosts.json =404; }
-        location /hosts/ { default_type application/json; try_files /host.json =404; }
-    }
-}
-CONF
-  # nginx-light may lack some temp-path modules: drop what it does not know.
-  local i out
-  for i in 1 2 3 4 5 6; do
-    if out=$(nginx -t -q -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/logs/error.log" 2>&1); then
-      return 0
-    fi
-    local d
-    d=$(printf '%s\n' "$out" | sed -n 's/.*unknown directive "\([a-z_]*\)".*/\1/p' | head -1)
-    [ -n "$d" ] || { echo "$out" >&2; return 1; }
-    sed -i "/^ *$d /d" "$tmp/nginx.conf"
-  done
-  return 1
-}
-
 echo "== bench: nginx =="
-port=""
-for _ in $(seq 20); do
-  p=$((20000 + RANDOM % 40000))
-  port_free "$p" || continue
-  write_conf "$p"
-  nginx -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/logs/error.log" -g 'daemon off;' \
-    >"$tmp/logs/nginx.out" 2>&1 &
-  nginx_pid=$!
-  for _ in $(seq 50); do
-    if ! kill -0 "$nginx_pid" 2>/dev/null; then break; fi
-    if ! port_free "$p"; then port=$p; break; fi
-    sleep 0.1
-  done
-  [ -n "$port" ] && break
-  kill "$nginx_pid" 2>/dev/null || true
-  wait "$nginx_pid" 2>/dev/null || true
-  nginx_pid=""
-done
-if [ -z "$port" ]; then
-  echo "bench: nginx did not start" >&2
-  cat "$tmp/logs/error.log" "$tmp/logs/nginx.out" >&2 2>/dev/null || true
-  exit 1
-fi
-base="http://127.0.0.1:$port"
+# GET /hosts: the list; GET /hosts/<any id>: the one record.
+nginx_start "$tmp" '
+        location = /hosts { default_type application/json; try_files /hosts.json =404; }
+        location /hosts/ { default_type application/json; try_files /host.json =404; }' || exit 1
+base=$nginx_url
 echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on $base (pid $nginx_pid)"
 
 echo

@@ -17,15 +17,15 @@ rounds=${BENCH_ROUNDS:-3}
 build=${BENCH_BUILD:-build-bench}
 jobs=$(nproc 2>/dev/null || echo 2)
 command -v wrk >/dev/null || { echo "t4: wrk is not installed" >&2; exit 1; }
-command -v nginx >/dev/null || { echo "t4: nginx is not installed" >&2; exit 1; }
 
 echo "== T4: build (Release) in $build =="
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLB_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$jobs" --target litterbox_server >/dev/null
 server_bin=$build/bin/litterbox-server
 
+# shellcheck source=bench/nginx.sh
+. bench/nginx.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lb-t4.XXXXXX")
-nginx_pid=""
 server_pid=""
 stop_pid() { # pid signal
   [ -n "$1" ] || return 0
@@ -38,12 +38,11 @@ stop_pid() { # pid signal
 }
 cleanup() {
   stop_pid "$server_pid" TERM
-  stop_pid "$nginx_pid" QUIT
+  nginx_stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-chmod 755 "$tmp"
 mkdir -p "$tmp/www/hosts" "$tmp/logs"
 
 token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
@@ -73,64 +72,9 @@ chmod 644 "$tmp/www/hosts/$host_id"
 bytes=$(stat -c %s "$tmp/www/hosts/$host_id")
 echo "server $server_url (pid $server_pid); host $host_id, record $bytes bytes"
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-write_conf() {
-  cat >"$tmp/nginx.conf" <<CONF
-worker_processes 1;
-error_log $tmp/logs/error.log warn;
-pid $tmp/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/client_body;
-    proxy_temp_path $tmp/proxy;
-    fastcgi_temp_path $tmp/fastcgi;
-    uwsgi_temp_path $tmp/uwsgi;
-    scgi_temp_path $tmp/scgi;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    sendfile on;
-    tcp_nodelay on;
-    server {
-        listen 127.0.0.1:$1;
-        root $tmp/www;
-        location /hosts/ { default_type application/json; }
-    }
-}
-CONF
-  local i out d
-  for i in 1 2 3 4 5 6; do
-    if out=$(nginx -t -q -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/logs/error.log" 2>&1); then
-      return 0
-    fi
-    d=$(printf '%s\n' "$out" | sed -n 's/.*unknown directive "\([a-z_]*\)".*/\1/p' | head -1)
-    [ -n "$d" ] || { echo "$out" >&2; return 1; }
-    sed -i "/^ *$d /d" "$tmp/nginx.conf"
-  done
-  return 1
-}
-
 echo "== T4: nginx (1 worker) serving the same record =="
-port=""
-for _ in $(seq 20); do
-  p=$((20000 + RANDOM % 40000))
-  port_free "$p" || continue
-  write_conf "$p"
-  nginx -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/logs/error.log" -g 'daemon off;' \
-    >"$tmp/logs/nginx.out" 2>&1 &
-  nginx_pid=$!
-  for _ in $(seq 50); do
-    kill -0 "$nginx_pid" 2>/dev/null || break
-    if ! port_free "$p"; then port=$p; break; fi
-    sleep 0.1
-  done
-  [ -n "$port" ] && break
-  kill "$nginx_pid" 2>/dev/null || true
-  wait "$nginx_pid" 2>/dev/null || true
-  nginx_pid=""
-done
-[ -n "$port" ] || { echo "t4: nginx did not start" >&2; cat "$tmp/logs/error.log" >&2 || true; exit 1; }
-nginx_url="http://127.0.0.1:$port"
+nginx_start "$tmp" '
+        location /hosts/ { default_type application/json; }' || exit 1
 if ! curl -fsS "$nginx_url/hosts/$host_id" | cmp -s - "$tmp/www/hosts/$host_id"; then
   echo "t4: nginx does not serve the record" >&2
   exit 1

@@ -362,6 +362,14 @@ static int pick(const host_decoder *d, int v1, int current)
     return d->present & BIT(v1) ? v1 : current;
 }
 
+/* A host's fields before any is set: "" for the strings that are never
+ * NULL (one static string: a host is freed as one block, never by field),
+ * NULL for the nullable ones, 0. */
+static const lb_host absent = {
+    .id = "", .name = "", .status = "", .provider = "", .image = "", .ssh_host = "",
+    .ssh_username = "", .known_hosts = "", .last_error = "", .created_at = "", .updated_at = "",
+};
+
 /* The host object just closed, its strings at base + values[].offset:
  * check it and build its one allocation. */
 static int host_finish(host_decoder *d, const char *base)
@@ -379,54 +387,40 @@ static int host_finish(host_decoder *d, const char *base)
     if (!(present & BIT(port_f)))
         return fail(d, LB_ERR_RESPONSE, "%s", "field 'external_ssh_port' (or 'ssh_port') is missing");
 
-    /* The struct, then one "" every absent string shares, then the strings. */
-    size_t head = (sizeof(lb_host) + 15) & ~(size_t)15;
-    size_t total = head + 1;
-    for (int f = 0; f < F_COUNT; f++)
-        if ((present & BIT(f)) && is_text(f))
+    /* The struct, then its strings; absent fields as `absent` has them. */
+    uint32_t take = present & ~BIT(host_f == F_SSH_HOST ? F_SSH_HOST_V1 : F_SSH_HOST) &
+                    ~BIT(port_f == F_SSH_PORT ? F_SSH_PORT_V1 : F_SSH_PORT);
+    size_t total = sizeof(lb_host);
+    for (uint32_t bits = take; bits; bits &= bits - 1) {
+        int f = __builtin_ctz(bits);
+        if (is_text(f))
             total += v[f].len + 1;
+    }
     char *block = (char *)host_alloc(d->list ? &d->store : NULL, total);
     if (!block)
         return nomem(d);
     lb_host *h = (lb_host *)block;
-    memset(h, 0, sizeof *h);
-    char *empty = block + head;
-    *empty = '\0';
-    char *next = empty + 1;
-
-    for (int f = 0; f < F_COUNT; f++) {
-        if ((f == F_SSH_HOST_V1 || f == F_SSH_HOST) && f != host_f)
-            continue;
-        if ((f == F_SSH_PORT_V1 || f == F_SSH_PORT) && f != port_f)
-            continue;
+    *h = absent;
+    char *next = block + sizeof *h;
+    for (uint32_t bits = take; bits; bits &= bits - 1) {
+        int f = __builtin_ctz(bits);
         char *member = block + fields[f].offset;
-        switch (fields[f].kind) {
-        case K_STRING:
-        case K_NULLABLE: {
-            const char *s = fields[f].kind == K_STRING ? empty : NULL;
-            if (present & BIT(f)) {
-                size_t len = v[f].len;
-                if (d->escaped & BIT(f))
-                    len = unescape(next, base + v[f].offset, len);
-                else
-                    memcpy(next, base + v[f].offset, len);
-                next[len] = '\0';
-                s = next;
-                next += len + 1;
-            }
-            memcpy(member, &s, sizeof s);
-            break;
-        }
-        case K_PORT: {
+        if (is_text(f)) {
+            size_t len = v[f].len;
+            if (d->escaped & BIT(f))
+                len = unescape(next, base + v[f].offset, len);
+            else
+                memcpy(next, base + v[f].offset, len);
+            next[len] = '\0';
+            const char *str = next;
+            memcpy(member, &str, sizeof str);
+            next += len + 1;
+        } else if (fields[f].kind == K_PORT) {
             int port = (int)v[f].number;
             memcpy(member, &port, sizeof port);
-            break;
-        }
-        case K_INT: {
-            long long n = present & BIT(f) ? v[f].number : 0;
+        } else {
+            long long n = v[f].number;
             memcpy(member, &n, sizeof n);
-            break;
-        }
         }
     }
     host_reset(d);

@@ -4,8 +4,8 @@
 # loopback that serves generated host records from files.
 #
 # Knobs (environment): BENCH_CALLS (20000) and BENCH_ROUNDS (5) for T1,
-# BENCH_HOSTS (100000) and BENCH_LIST_ROUNDS (11; this machine drifts, a median needs them) for T2, BENCH_WRK_SECONDS (5),
-# BENCH_BUILD (build-bench).
+# BENCH_HOSTS (100000) and BENCH_LIST_ROUNDS (11: this machine drifts, the
+# median needs them) for T2, BENCH_WRK_SECONDS (5), BENCH_BUILD (build-bench).
 # Exit status: 0 when every benchmark ran (a missed target is reported as
 # MISS, not as a failure; set BENCH_STRICT=1 to fail on a miss), 1 otherwise.
 set -euo pipefail

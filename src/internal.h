@@ -90,6 +90,8 @@ size_t json_plain_run(const unsigned char *p, size_t n, int *high);
 int json_stream_feed(json_stream *s, const void *bytes, size_t len);
 int json_stream_finish(json_stream *s);
 const char *json_stream_error(const json_stream *s);
+/* After -1: 1 when the cause was out of memory rather than the bytes. */
+int json_stream_out_of_memory(const json_stream *s);
 void json_stream_free(json_stream *s);
 
 /* Streaming decoder of one host record (list == 0) or a JSON array of them

@@ -736,7 +736,9 @@ size_t host_decoder_shortcuts(const host_decoder *d)
  * syntax error. Later feeds keep failing the same way. */
 static lb_code parse_status(host_decoder *d, int rc, lb_error *err)
 {
-    if (rc == -1 && !d->failed) {
+    if (rc == -1 && !d->failed && json_stream_out_of_memory(d->parser)) {
+        nomem(d);
+    } else if (rc == -1 && !d->failed) {
         error_set(&d->error, LB_ERR_RESPONSE, 0, "response is not valid JSON: %s",
                   json_stream_error(d->parser));
         d->failed = LB_ERR_RESPONSE;

@@ -53,6 +53,7 @@ struct json_stream {
     const char *literal; /* "true", "false" or "null" */
     size_t literal_at;
     int stopped;         /* a callback returned 0 */
+    int nomem;           /* the syntax error is in fact out of memory */
     char error[96];
 };
 
@@ -93,6 +94,17 @@ static int syntax(json_stream *s, const char *why)
     return -1;
 }
 
+static int out_of_memory(json_stream *s)
+{
+    s->nomem = 1;
+    return syntax(s, "out of memory");
+}
+
+int json_stream_out_of_memory(const json_stream *s)
+{
+    return s->nomem;
+}
+
 static int in_object(const json_stream *s)
 {
     size_t i = s->depth - 1;
@@ -107,7 +119,7 @@ static int push(json_stream *s, int object)
         size_t cap = s->stack_cap ? s->stack_cap * 2 : 16;
         unsigned char *p = realloc(s->stack, cap);
         if (!p)
-            return syntax(s, "out of memory");
+            return out_of_memory(s);
         s->stack = p;
         s->stack_cap = cap;
     }
@@ -219,7 +231,7 @@ static int put_code_point(json_stream *s, unsigned cp)
         out[3] = (unsigned char)(0x80 | (cp & 0x3F));
         n = 4;
     }
-    return buf_append(&s->tok, out, n) == 0 ? 0 : syntax(s, "out of memory");
+    return buf_append(&s->tok, out, n) == 0 ? 0 : out_of_memory(s);
 }
 
 /* A \\uXXXX escape is complete: combine surrogate pairs; a lone half reads
@@ -318,7 +330,7 @@ static long finish_split_char(json_stream *s, const unsigned char *p, size_t n)
     if (!utf8_valid((const char *)s->utf8_buf, s->utf8_have))
         return syntax(s, "invalid UTF-8 in a string");
     if (buf_append(&s->tok, s->utf8_buf, s->utf8_have) != 0)
-        return syntax(s, "out of memory");
+        return out_of_memory(s);
     s->utf8_need = s->utf8_have = 0;
     return (long)used;
 }
@@ -358,7 +370,7 @@ static int append_run(json_stream *s, const unsigned char *p, size_t n, int high
     if (high && !utf8_valid((const char *)p, whole))
         return syntax(s, "invalid UTF-8 in a string");
     if (whole && buf_append(&s->tok, p, whole) != 0)
-        return syntax(s, "out of memory");
+        return out_of_memory(s);
     return 0;
 }
 
@@ -408,7 +420,7 @@ static long read_string(json_stream *s, const unsigned char *p, size_t n)
                     return -1;
             }
             if (buf_append(&s->tok, hit + 1, 1) != 0)
-                return syntax(s, "out of memory");
+                return out_of_memory(s);
             s->escape = 0;
             continue;
         }
@@ -559,7 +571,7 @@ int json_stream_feed(json_stream *s, const void *bytes, size_t n)
                 return syntax(s, "number too long");
             if (i == n) { /* may go on in the next chunk */
                 if (buf_append(&s->tok, p + start, i - start) != 0)
-                    return syntax(s, "out of memory");
+                    return out_of_memory(s);
                 return 0;
             }
             int rc;
@@ -567,7 +579,7 @@ int json_stream_feed(json_stream *s, const void *bytes, size_t n)
                 rc = emit_number(s, (const char *)p + start, i - start);
             } else {
                 if (buf_append(&s->tok, p + start, i - start) != 0)
-                    return syntax(s, "out of memory");
+                    return out_of_memory(s);
                 rc = emit_number(s, s->tok.data, s->tok.len);
                 s->tok.len = 0;
             }

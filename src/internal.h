@@ -40,9 +40,6 @@ void utf8_copy(char *dst, size_t dst_size, const char *src, size_t src_len);
 /* Unix seconds to "YYYY-MM-DDTHH:MM:SS+00:00" (dst at least 26 bytes). */
 int rfc3339_format(long long unix_s, char *dst, size_t dst_size);
 void secure_zero(void *p, size_t n);
-/* For yajl parsers and generators that see secrets: frees wipe. */
-#include <yajl/yajl_common.h>
-extern yajl_alloc_funcs wiping_alloc_funcs;
 
 /* ---- validate.c: argument checks, pure (sdk.md rule 3) ---- */
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_gen.h>
 
 #include "internal.h"
 
@@ -66,112 +65,176 @@ lb_code request_header(lb_request *r, const char *name, const char *value, lb_er
     return LB_OK;
 }
 
-/* ---- JSON bodies, written with yajl's generator ---- */
+/* ---- JSON bodies ----
+ *
+ * Written here, not with yajl's generator: yajl's output buffer does not
+ * check its own allocations, so a failed malloc crashed inside it (found by
+ * tests/unit/test_oom.c). The bodies are small objects of strings, one
+ * integer and null, into r->body, which is wiped when freed (env and header
+ * values may be secrets). Strings arrive checked as UTF-8 (validate.c). */
 
-static int gen_str(yajl_gen g, const char *s)
+typedef struct json_out {
+    lb_buf *b;
+    int failed; /* an append ran out of memory */
+    int fresh;  /* no member yet in the innermost object */
+} json_out;
+
+static void put(json_out *o, const char *s, size_t n)
 {
-    return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) != yajl_gen_status_ok;
+    if (!o->failed && buf_append(o->b, s, n) != 0)
+        o->failed = 1;
 }
 
-static int gen_key_str(yajl_gen g, const char *key, const char *value)
+static void put_string(json_out *o, const char *s, size_t n)
 {
-    return gen_str(g, key) || gen_str(g, value);
+    static const char hex[] = "0123456789abcdef";
+    put(o, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(o, s + run, i - run);
+        run = i + 1;
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t len = 2;
+        switch (c) {
+        case '"': case '\\': break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        put(o, esc, len);
+    }
+    put(o, s + run, n - run);
+    put(o, "\"", 1);
 }
 
-/* Moves the generator's output into r->body and marks it JSON. */
-static lb_code take_body(lb_request *r, yajl_gen g, int failed, lb_error *err)
+static void open_object(json_out *o)
 {
-    const unsigned char *out;
-    size_t len;
-    lb_code rc = LB_OK;
-    if (failed || yajl_gen_get_buf(g, &out, &len) != yajl_gen_status_ok)
-        rc = nomem(err);
-    else if (buf_append(&r->body, out, len) != 0)
-        rc = nomem(err);
-    else
-        r->has_body = 1;
-    if (rc == LB_OK)
-        rc = request_header(r, "Content-Type", "application/json", err);
-    yajl_gen_free(g); /* its allocator wipes what held env or header values */
-    return rc;
+    put(o, "{", 1);
+    o->fresh = 1;
 }
 
-static int gen_expires(yajl_gen g, long long expires_at)
+static void close_object(json_out *o)
 {
-    if (gen_str(g, "expires_at"))
-        return 1;
-    if (expires_at == LB_EXPIRES_NEVER)
-        return yajl_gen_null(g) != yajl_gen_status_ok;
+    put(o, "}", 1);
+    o->fresh = 0;
+}
+
+/* "key": (after a comma unless it is the object's first member) */
+static void put_key(json_out *o, const char *key, size_t n)
+{
+    if (!o->fresh)
+        put(o, ",", 1);
+    o->fresh = 0;
+    put_string(o, key, n);
+    put(o, ":", 1);
+}
+
+static void put_member(json_out *o, const char *key, const char *value)
+{
+    put_key(o, key, strlen(key));
+    put_string(o, value, strlen(value));
+}
+
+/* "expires_at": null or an RFC 3339 time; -1 when out of range. */
+static int put_expires(json_out *o, long long expires_at)
+{
+    if (expires_at == LB_EXPIRES_NEVER) {
+        put_key(o, "expires_at", 10);
+        put(o, "null", 4);
+        return 0;
+    }
     char when[40];
     if (rfc3339_format(expires_at, when, sizeof when) != 0)
         return -1;
-    return gen_str(g, when);
+    put_member(o, "expires_at", when);
+    return 0;
 }
 
-lb_code request_create_body(lb_request *r, const lb_create_opts *o, lb_error *err)
+/* The body is complete: mark it JSON, or undo it on failure. */
+static lb_code finish_body(lb_request *r, json_out *o, lb_error *err)
 {
-    yajl_gen g = yajl_gen_alloc(&wiping_alloc_funcs);
-    if (!g)
+    if (o->failed) {
+        buf_wipe_free(&r->body);
         return nomem(err);
-    int bad = yajl_gen_map_open(g) != yajl_gen_status_ok;
-    if (!bad && o->image)
-        bad = gen_key_str(g, "image", o->image);
-    if (!bad && o->env) {
-        bad = gen_str(g, "env") || yajl_gen_map_open(g) != yajl_gen_status_ok;
-        for (size_t i = 0; !bad && o->env[i]; i++) {
-            const char *eq = strchr(o->env[i], '=');
-            bad = yajl_gen_string(g, (const unsigned char *)o->env[i],
-                                  (size_t)(eq - o->env[i])) != yajl_gen_status_ok ||
-                  gen_str(g, eq + 1);
-        }
-        bad = bad || yajl_gen_map_close(g) != yajl_gen_status_ok;
     }
-    if (!bad && o->expires_at != LB_EXPIRES_DEFAULT) {
-        int rc = gen_expires(g, o->expires_at);
-        if (rc < 0) {
-            yajl_gen_free(g);
-            return error_set(err, LB_ERR_INVALID, 0, "expires_at is out of range");
+    r->has_body = 1;
+    return request_header(r, "Content-Type", "application/json", err);
+}
+
+static json_out body_of(lb_request *r)
+{
+    r->body.secret = 1;
+    r->body.len = 0;
+    json_out o = {&r->body, 0, 0};
+    return o;
+}
+
+lb_code request_create_body(lb_request *r, const lb_create_opts *opts, lb_error *err)
+{
+    json_out o = body_of(r);
+    open_object(&o);
+    if (opts->image)
+        put_member(&o, "image", opts->image);
+    if (opts->env) {
+        put_key(&o, "env", 3);
+        open_object(&o);
+        for (size_t i = 0; opts->env[i]; i++) {
+            const char *eq = strchr(opts->env[i], '=');
+            put_key(&o, opts->env[i], (size_t)(eq - opts->env[i]));
+            put_string(&o, eq + 1, strlen(eq + 1));
         }
-        bad = rc;
+        close_object(&o);
     }
-    if (!bad && o->provider)
-        bad = gen_key_str(g, "provider", o->provider);
-    if (!bad && o->instance_type)
-        bad = gen_key_str(g, "instance_type", o->instance_type);
-    if (!bad && o->disk_gb)
-        bad = gen_str(g, "disk_gb") || yajl_gen_integer(g, o->disk_gb) != yajl_gen_status_ok;
-    bad = bad || yajl_gen_map_close(g) != yajl_gen_status_ok;
-    return take_body(r, g, bad, err);
+    if (opts->expires_at != LB_EXPIRES_DEFAULT && put_expires(&o, opts->expires_at) != 0) {
+        buf_wipe_free(&r->body);
+        return error_set(err, LB_ERR_INVALID, 0, "expires_at is out of range");
+    }
+    if (opts->provider)
+        put_member(&o, "provider", opts->provider);
+    if (opts->instance_type)
+        put_member(&o, "instance_type", opts->instance_type);
+    if (opts->disk_gb) {
+        char n[24];
+        int len = snprintf(n, sizeof n, "%lld", opts->disk_gb);
+        put_key(&o, "disk_gb", 7);
+        put(&o, n, (size_t)len);
+    }
+    close_object(&o);
+    return finish_body(r, &o, err);
 }
 
 lb_code request_renew_body(lb_request *r, long long expires_at, lb_error *err)
 {
-    yajl_gen g = yajl_gen_alloc(&wiping_alloc_funcs);
-    if (!g)
-        return nomem(err);
-    int bad = yajl_gen_map_open(g) != yajl_gen_status_ok;
-    if (!bad && expires_at != 0) {
-        int rc = gen_expires(g, expires_at);
-        if (rc < 0) {
-            yajl_gen_free(g);
-            return error_set(err, LB_ERR_INVALID, 0, "expires_at is out of range");
-        }
-        bad = rc;
+    json_out o = body_of(r);
+    open_object(&o);
+    if (expires_at != 0 && put_expires(&o, expires_at) != 0) {
+        buf_wipe_free(&r->body);
+        return error_set(err, LB_ERR_INVALID, 0, "expires_at is out of range");
     }
-    bad = bad || yajl_gen_map_close(g) != yajl_gen_status_ok;
-    return take_body(r, g, bad, err);
+    close_object(&o);
+    return finish_body(r, &o, err);
 }
 
 lb_code request_proxy_body(lb_request *r, const char *name, const char *target,
                            const char *const *headers, lb_error *err)
 {
-    yajl_gen g = yajl_gen_alloc(&wiping_alloc_funcs);
-    if (!g)
-        return nomem(err);
-    int bad = yajl_gen_map_open(g) != yajl_gen_status_ok || gen_key_str(g, "name", name) ||
-              gen_key_str(g, "target", target) || gen_str(g, "headers") ||
-              yajl_gen_map_open(g) != yajl_gen_status_ok;
-    for (size_t i = 0; !bad && headers && headers[i]; i++) {
+    json_out o = body_of(r);
+    open_object(&o);
+    put_member(&o, "name", name);
+    put_member(&o, "target", target);
+    put_key(&o, "headers", 7);
+    open_object(&o);
+    for (size_t i = 0; headers && headers[i]; i++) {
         const char *colon = strchr(headers[i], ':');
         const char *value = colon + 1;
         while (*value == ' ' || *value == '\t')
@@ -179,13 +242,12 @@ lb_code request_proxy_body(lb_request *r, const char *name, const char *target,
         size_t vlen = strlen(value);
         while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
             vlen--;
-        bad = yajl_gen_string(g, (const unsigned char *)headers[i],
-                              (size_t)(colon - headers[i])) != yajl_gen_status_ok ||
-              yajl_gen_string(g, (const unsigned char *)value, vlen) != yajl_gen_status_ok;
+        put_key(&o, headers[i], (size_t)(colon - headers[i]));
+        put_string(&o, value, vlen);
     }
-    bad = bad || yajl_gen_map_close(g) != yajl_gen_status_ok ||
-          yajl_gen_map_close(g) != yajl_gen_status_ok;
-    return take_body(r, g, bad, err);
+    close_object(&o);
+    close_object(&o);
+    return finish_body(r, &o, err);
 }
 
 void request_free(lb_request *r)

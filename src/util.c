@@ -74,50 +74,6 @@ void buf_free(lb_buf *b)
     b->len = b->cap = 0;
 }
 
-/* yajl's buffers for bodies that may hold secrets: every block records its
- * size in front, and is zeroed before it is freed or moved. */
-#define WIPE_HEAD 16
-
-static void *wipe_malloc(void *ctx, size_t n)
-{
-    (void)ctx;
-    if (n > (size_t)-1 - WIPE_HEAD)
-        return NULL;
-    unsigned char *p = malloc(n + WIPE_HEAD);
-    if (!p)
-        return NULL;
-    memcpy(p, &n, sizeof n);
-    return p + WIPE_HEAD;
-}
-
-static void wipe_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    if (!ptr)
-        return;
-    unsigned char *p = (unsigned char *)ptr - WIPE_HEAD;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    secure_zero(ptr, n);
-    free(p);
-}
-
-static void *wipe_realloc(void *ctx, void *ptr, size_t n)
-{
-    if (!ptr)
-        return wipe_malloc(ctx, n);
-    void *q = wipe_malloc(ctx, n);
-    if (!q)
-        return NULL;
-    size_t old;
-    memcpy(&old, (unsigned char *)ptr - WIPE_HEAD, sizeof old);
-    memcpy(q, ptr, old < n ? old : n);
-    wipe_free(ctx, ptr);
-    return q;
-}
-
-yajl_alloc_funcs wiping_alloc_funcs = {wipe_malloc, wipe_realloc, wipe_free, NULL};
-
 void buf_wipe_free(lb_buf *b)
 {
     if (b->data)

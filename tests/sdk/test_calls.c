@@ -59,7 +59,8 @@ typedef struct call_case {
 #define OPTS(...) (&(const lb_create_opts){LB_CREATE_OPTS_VERSION, __VA_ARGS__})
 
 static const char *const env_ab[] = {"A=1", "B=x=y", NULL};
-static const char *const env_tricky[] = {"Q=a\"b\\c\n\xc3\xa9\t", "EMPTY=", "SP=  ", NULL};
+static const char *const env_tricky[] = {"Q=a\"b\\c\n\xc3\xa9\t\x01\x1f\r\b\f/\x7f", "EMPTY=",
+                                         "SP=  ", NULL};
 static const char *const env_reserved[] = {"TAILSCALE_AUTHKEY=tskey-abc", NULL};
 static const char *const env_noeq[] = {"A=1", "NOEQ", NULL};
 static const char *const env_dup[] = {"A=1", "A=2", NULL};
@@ -105,7 +106,8 @@ static const call_case cases[] = {
      .body = "{\"env\":{\"A\":\"1\",\"B\":\"x=y\"}}", .code = LB_OK},
     {__LINE__, "create, env values escaped", OP_CREATE, .create = OPTS(.env = env_tricky),
      .resp = R(201, CURRENT_GEN_BODY), .method = "POST", .path = "/hosts", .body_rule = B_JSON,
-     .body = "{\"env\":{\"Q\":\"a\\\"b\\\\c\\n\\u00e9\\t\",\"EMPTY\":\"\",\"SP\":\"  \"}}",
+     .body = "{\"env\":{\"Q\":\"a\\\"b\\\\c\\n\\u00e9\\t\\u0001\\u001F\\r\\b\\f\\/\x7f\","
+             "\"EMPTY\":\"\",\"SP\":\"  \"}}",
      .code = LB_OK},
     {__LINE__, "create, reserved env key is the service's to refuse", OP_CREATE,
      .create = OPTS(.env = env_reserved),

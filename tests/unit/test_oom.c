@@ -175,11 +175,11 @@ static outcome run_classifier(lb_error *err)
     return o;
 }
 
-/* The request path: a client, then a get against a port nothing listens
- * on (its plain answer: LB_ERR_UNAVAILABLE). Only the library's own
- * allocations fail here, not libcurl's. (Not a create: yajl's generator,
- * which writes request bodies, does not check its own allocations.) */
-static outcome run_client_get(lb_error *err)
+/* The request path: a client, then a create with env and a key, a renew and
+ * a proxy create (the three JSON bodies), against a port nothing listens on
+ * (their plain answer: LB_ERR_UNAVAILABLE). Only the library's own
+ * allocations fail here, not libcurl's. */
+static outcome run_client_calls(lb_error *err)
 {
     outcome o = {LB_OK, 1};
     lb_client *c = lb_client_new("http://127.0.0.1:1", "SECRET-TOKEN", NULL, err);
@@ -187,12 +187,29 @@ static outcome run_client_get(lb_error *err)
         o.rc = err->code;
         return o;
     }
+    static const char *const env[] = {"A=1", "SECRET=two \"words\"", NULL};
+    static const char *const headers[] = {"X-Key: v", NULL};
+    lb_create_opts opts = LB_CREATE_OPTS_INIT;
+    opts.image = "debian-12";
+    opts.env = env;
+    opts.expires_at = 1900000000;
+    opts.idempotency_key = "key-1";
     lb_host *h = (lb_host *)err;
-    lb_code rc = lb_get_host(c, "h1", &h, err);
-    o.rc = rc == LB_ERR_UNAVAILABLE ? LB_OK : rc;
+    lb_code rc = lb_create_host(c, &opts, &h, err);
     o.outputs_clear = h == NULL;
-    if (rc == LB_OK)
-        lb_host_free(h);
+    if (rc == LB_ERR_UNAVAILABLE) {
+        h = (lb_host *)err;
+        rc = lb_renew_host(c, "h1", 1900000000, &h, err);
+        o.outputs_clear = h == NULL;
+    }
+    if (rc == LB_ERR_UNAVAILABLE) {
+        lb_proxy *p = (lb_proxy *)err;
+        rc = lb_proxy_create(c, "p1", "https://example.com", headers, &p, err);
+        o.outputs_clear = p == NULL;
+    }
+    if (rc != LB_OK && rc != LB_ERR_UNAVAILABLE && rc != LB_ERR_NOMEM)
+        CHECK_FAIL("unexpected: %s", err->message);
+    o.rc = rc == LB_ERR_UNAVAILABLE ? LB_OK : rc;
     lb_client_close(c);
     return o;
 }
@@ -208,7 +225,7 @@ static const struct scenario {
     {"doctor", run_doctor},
     {"proxy", run_proxy},
     {"error classifier", run_classifier},
-    {"client and a get", run_client_get},
+    {"client, create, renew, proxy create", run_client_calls},
 };
 
 int main(void)

@@ -52,6 +52,7 @@ CONF
     [ -n "$d" ] || { echo "$out" >&2; return 1; }
     sed -i "/^ *$d /d" "$dir/nginx.conf"
   done
+  echo "$out" >&2
   return 1
 }
 
@@ -93,7 +94,10 @@ nginx_stop() {
   if kill -0 "$nginx_pid" 2>/dev/null; then
     kill -QUIT "$nginx_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$nginx_pid" 2>/dev/null || true
+    if kill -0 "$nginx_pid" 2>/dev/null; then # the workers first: they outlive a killed master
+      pkill -KILL -P "$nginx_pid" 2>/dev/null || true
+      kill -KILL "$nginx_pid" 2>/dev/null || true
+    fi
   fi
   wait "$nginx_pid" 2>/dev/null || true
   nginx_pid=""

@@ -17,6 +17,7 @@ rounds=${BENCH_ROUNDS:-3}
 build=${BENCH_BUILD:-build-bench}
 jobs=$(nproc 2>/dev/null || echo 2)
 command -v wrk >/dev/null || { echo "t4: wrk is not installed" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "t4: nginx is not installed" >&2; exit 1; }
 
 echo "== T4: build (Release) in $build =="
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLB_TESTS=OFF >/dev/null

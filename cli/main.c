@@ -224,6 +224,8 @@ static const char *env_prefixed(const char *prefix, const char *name, char *key,
     return getenv(key);
 }
 
+#define NO_TOKEN "litterbox-cli-placeholder-never-sent"
+
 /** The token from --token-file: the file's text without trailing blanks. */
 static char *token_from_file(const char *path, int *status)
 {
@@ -278,17 +280,21 @@ static lb_client *client_from_flags(const cli_globals *g, const char *prefix,
     if (g->token_file) {
         token = file_token = token_from_file(g->token_file, status);
         if (!token) return NULL;
-    } else if ((token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key)) == NULL) {
+    } else if ((token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key)) == NULL ||
+               (token_optional && !*token)) {
         if (!token_optional) {
             *status = fail(CLI_EXIT_USAGE, "invalid",
                            "%s is not set and --token-file was not given", key);
             return NULL;
         }
-        /* The client wants a token; a command that sends none gets a
-         * placeholder it never sends. */
-        token = "unused";
+        token = NULL;
     }
-    out_set_secret(token);
+    /* The client wants a token; a command that sends none (health) gets a
+     * placeholder it never sends, and that is no secret to mask. */
+    if (token)
+        out_set_secret(token);
+    else
+        token = NO_TOKEN;
     lb_error err;
     lb_client *client = lb_client_new(url, token, opts, &err);
     wipe_free(file_token); /* the client holds its own copy */
@@ -310,8 +316,9 @@ lb_client *cli_client(cli_ctx *ctx, int *status)
     const char *prefix = ctx->g.env_prefix ? ctx->g.env_prefix : "SANDBOX_";
     const cli_globals *g = &ctx->g;
     char key[256];
+    const char *env_token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key);
     if (g->url || g->token_file || g->timeout ||
-        (ctx->token_optional && !env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key))) {
+        (ctx->token_optional && (!env_token || !*env_token))) {
         ctx->client = client_from_flags(g, prefix, ctx->token_optional, &opts, status);
         return ctx->client;
     }

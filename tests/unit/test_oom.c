@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fake_server.h"
 #include "internal.h"
 
 void *__real_malloc(size_t n);
@@ -18,13 +19,16 @@ void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 
-/* -1: nothing fails. k >= 0: the allocation k from now fails (then -1). */
+/* -1: nothing fails. k >= 0: the allocation k from now fails (then -1).
+ * Only the test's own thread counts: the fake server's thread allocates
+ * through the same wrappers and must not be disturbed. */
 static long fail_in = -1;
 static int failed; /* an allocation was failed since arm() */
+static _Thread_local int test_thread;
 
 static int should_fail(void)
 {
-    if (fail_in < 0)
+    if (fail_in < 0 || !test_thread)
         return 0;
     if (fail_in-- == 0) {
         failed = 1;
@@ -175,14 +179,68 @@ static outcome run_classifier(lb_error *err)
     return o;
 }
 
-/* The request path: a client, then a create with env and a key, a renew and
- * a proxy create (the three JSON bodies), against a port nothing listens on
- * (their plain answer: LB_ERR_UNAVAILABLE). Only the library's own
- * allocations fail here, not libcurl's. */
+/* The request path end to end, against the fake server: a client, then a
+ * create (env, key, expiry), a renew and a proxy create (the three JSON
+ * bodies), a list and a get answered 404 (the classifier through the
+ * engine). The plain answer is LB_ERR_NOT_FOUND from the get. Every body
+ * the server received must be the whole body of the run without failures:
+ * a half-written one must never be sent. */
+static fake_server *fs;
+static char *reference[3]; /* create, renew, proxy bodies of the clean run */
+
+#define HOST_BODY                                                                                \
+    "{\"id\":\"h1\",\"status\":\"active\",\"external_ssh_host\":\"10.0.0.1\","                 \
+    "\"external_ssh_port\":22,\"private_key\":\"-----BEGIN-----\\nkey\\n\"}"
+
+/* The answers, in the order the calls are made (a run stops at its first
+ * failure). Queued with failures paused: the fake server copies them. */
+static void queue_answers(void)
+{
+    long paused = fail_in;
+    fail_in = -1;
+    fs_reset(fs);
+    fs_response r[] = {
+        {.status = 201, .body = HOST_BODY},
+        {.status = 200, .body = HOST_BODY},
+        {.status = 201, .body = "{\"name\":\"p1\",\"status\":\"active\"}"},
+        {.status = 200, .body = "[" HOST_BODY "," HOST_BODY "]"},
+        {.status = 404, .body = "{\"detail\":\"Host not found\"}"},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        fs_push(fs, &r[i]);
+    fail_in = paused;
+}
+
+/* The recorded request with this method and target, or NULL. */
+static const fs_request *request_to(const char *method, const char *target)
+{
+    for (size_t i = 0; i < fs_request_count(fs); i++) {
+        const fs_request *q = fs_request_at(fs, i);
+        if (strcmp(q->method, method) == 0 && strcmp(q->target, target) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+static void check_bodies(int record)
+{
+    static const char *const calls[3][2] = {
+        {"POST", "/hosts"}, {"POST", "/hosts/h1/renew"}, {"POST", "/http-proxies"}};
+    for (int i = 0; i < 3; i++) {
+        const fs_request *q = request_to(calls[i][0], calls[i][1]);
+        if (record) {
+            if (CHECK(q != NULL && q->has_body))
+                reference[i] = strdup(q->body);
+        } else if (q && reference[i]) {
+            CHECK_EQ_STR(q->body, reference[i]);
+        }
+    }
+}
+
 static outcome run_client_calls(lb_error *err)
 {
     outcome o = {LB_OK, 1};
-    lb_client *c = lb_client_new("http://127.0.0.1:1", "SECRET-TOKEN", NULL, err);
+    lb_client *c = lb_client_new(fs_url(fs), "SECRET-TOKEN", NULL, err);
     if (!c) {
         o.rc = err->code;
         return o;
@@ -194,23 +252,48 @@ static outcome run_client_calls(lb_error *err)
     opts.env = env;
     opts.expires_at = 1900000000;
     opts.idempotency_key = "key-1";
-    lb_host *h = (lb_host *)err;
+    lb_host *h = NULL;
+    lb_proxy *p = NULL;
+    lb_host_list *l = NULL;
     lb_code rc = lb_create_host(c, &opts, &h, err);
-    o.outputs_clear = h == NULL;
-    if (rc == LB_ERR_UNAVAILABLE) {
-        h = (lb_host *)err;
+    if (rc == LB_OK) {
+        CHECK_EQ_STR(h->private_key, "-----BEGIN-----\nkey\n");
+        lb_host_free(h);
+        h = NULL;
         rc = lb_renew_host(c, "h1", 1900000000, &h, err);
-        o.outputs_clear = h == NULL;
     }
-    if (rc == LB_ERR_UNAVAILABLE) {
-        lb_proxy *p = (lb_proxy *)err;
+    if (rc == LB_OK) {
+        lb_host_free(h);
+        h = NULL;
         rc = lb_proxy_create(c, "p1", "https://example.com", headers, &p, err);
-        o.outputs_clear = p == NULL;
     }
-    if (rc != LB_OK && rc != LB_ERR_UNAVAILABLE && rc != LB_ERR_NOMEM)
+    if (rc == LB_OK) {
+        CHECK_EQ_STR(p->status, "active");
+        lb_proxy_free(p);
+        rc = lb_list_hosts(c, &l, err);
+    }
+    if (rc == LB_OK) {
+        CHECK_EQ_INT(l->count, 2);
+        lb_host_list_free(l);
+        rc = lb_get_host(c, "h2", &h, err);
+    }
+    o.outputs_clear = h == NULL;
+    if (rc == LB_ERR_NOT_FOUND) {
+        CHECK_CONTAINS(err->message, "Host not found");
+        rc = LB_OK;
+    } else if (rc != LB_ERR_NOMEM) {
         CHECK_FAIL("unexpected: %s", err->message);
-    o.rc = rc == LB_ERR_UNAVAILABLE ? LB_OK : rc;
+    }
+    o.rc = rc;
     lb_client_close(c);
+    return o;
+}
+
+static outcome run_client_calls_checked(lb_error *err)
+{
+    queue_answers();
+    outcome o = run_client_calls(err);
+    check_bodies(0);
     return o;
 }
 
@@ -225,11 +308,22 @@ static const struct scenario {
     {"doctor", run_doctor},
     {"proxy", run_proxy},
     {"error classifier", run_classifier},
-    {"client, create, renew, proxy create", run_client_calls},
+    {"client, create, renew, proxy, list, get 404", run_client_calls_checked},
 };
 
 int main(void)
 {
+    test_thread = 1;
+    fs = fs_start();
+    if (!fs)
+        return 1;
+    /* The bodies of a run without failures, to compare the others with. */
+    check_set_case("%s", "the clean run");
+    lb_error clean;
+    queue_answers();
+    CHECK_EQ_INT(run_client_calls(&clean).rc, LB_OK);
+    check_bodies(1);
+
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         const struct scenario *s = &scenarios[i];
         long k;
@@ -255,6 +349,9 @@ int main(void)
         CHECK(k > 0);      /* it allocates, so failures were tried */
         CHECK(k < 10000); /* and it ended */
     }
+    fs_stop(fs);
+    for (int i = 0; i < 3; i++)
+        free(reference[i]);
     check_set_case("%s", "");
     return check_summary();
 }

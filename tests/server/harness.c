@@ -172,8 +172,14 @@ int server_stop(server *s)
         return 128 + SIGKILL;
     }
     s->pid = -1;
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+    if (rc != 0) { /* a sanitizer's report, or why it failed: the log goes with the folder */
+        char *log = server_log(s);
+        fprintf(stderr, "harness: the server exited with %d; its log:\n%s\n", rc,
+                log ? log : "(unreadable)");
+        free(log);
+    }
+    return rc;
 }
 
 void server_kill(server *s)

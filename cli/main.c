@@ -280,14 +280,15 @@ static lb_client *client_from_flags(const cli_globals *g, const char *prefix,
     if (g->token_file) {
         token = file_token = token_from_file(g->token_file, status);
         if (!token) return NULL;
-    } else if ((token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key)) == NULL ||
-               (token_optional && !*token)) {
-        if (!token_optional) {
+    } else {
+        token = env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key);
+        if (token_optional && token && !*token)
+            token = NULL; /* empty: none, for a command that needs none */
+        if (!token && !token_optional) {
             *status = fail(CLI_EXIT_USAGE, "invalid",
                            "%s is not set and --token-file was not given", key);
             return NULL;
         }
-        token = NULL;
     }
     /* The client wants a token; a command that sends none (health) gets a
      * placeholder it never sends, and that is no secret to mask. */
@@ -322,7 +323,7 @@ lb_client *cli_client(cli_ctx *ctx, int *status)
         ctx->client = client_from_flags(g, prefix, ctx->token_optional, &opts, status);
         return ctx->client;
     }
-    out_set_secret(env_prefixed(prefix, "SERVICE_TOKEN", key, sizeof key));
+    out_set_secret(env_token);
     lb_error err;
     ctx->client = lb_client_from_env(prefix, &opts, &err);
     if (!ctx->client) *status = report_error(&err, NULL);

@@ -271,26 +271,25 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
     return 1;
 }
 
+/* The field a key names, trying the one after prev first (the service
+ * writes every record's keys in one order); -1 when none does. */
+static int field_of(int prev, const unsigned char *key, size_t len)
+{
+    int next = prev + 1;
+    if (next < F_COUNT && fields[next].key_len == len && memcmp(fields[next].key, key, len) == 0)
+        return next;
+    for (int f = 0; f < F_COUNT; f++)
+        if (fields[f].key_len == len && memcmp(fields[f].key, key, len) == 0)
+            return f;
+    return -1;
+}
+
 static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     host_decoder *d = ctx;
     if (d->skip_depth || !d->in_host || d->depth != d->host_depth)
         return 1;
-    /* The service writes every record's keys in one order: try the field
-     * after the last one first, then the table. */
-    int next = d->field + 1;
-    if (next > 0 && next < F_COUNT && fields[next].key_len == len &&
-        memcmp(fields[next].key, key, len) == 0) {
-        d->field = next;
-        return 1;
-    }
-    d->field = -1;
-    for (int f = 0; f < F_COUNT; f++) {
-        if (fields[f].key_len == len && memcmp(fields[f].key, key, len) == 0) {
-            d->field = f;
-            break;
-        }
-    }
+    d->field = field_of(d->field, key, len);
     return 1;
 }
 
@@ -517,19 +516,6 @@ static int same_bytes(const unsigned char *a, const char *b, size_t n)
     return 1;
 }
 
-/* The field a key names, trying the one after prev first (the service
- * writes every record's keys in one order); -1 when none does. */
-static int field_of(int prev, const unsigned char *key, size_t len)
-{
-    int next = prev + 1;
-    if (next < F_COUNT && fields[next].key_len == len && memcmp(fields[next].key, key, len) == 0)
-        return next;
-    for (int f = 0; f < F_COUNT; f++)
-        if (fields[f].key_len == len && memcmp(fields[f].key, key, len) == 0)
-            return f;
-    return -1;
-}
-
 /* -?(0|[1-9][0-9]*) at p[i..): its value in *out and the index after it;
  * (size_t)-1 when it is not such a number or does not fit. */
 static size_t plain_integer(const unsigned char *p, size_t i, size_t n, long long *out)
@@ -736,12 +722,14 @@ size_t host_decoder_shortcuts(const host_decoder *d)
  * syntax error. Later feeds keep failing the same way. */
 static lb_code parse_status(host_decoder *d, int rc, lb_error *err)
 {
-    if (rc == -1 && !d->failed && json_stream_out_of_memory(d->parser)) {
-        nomem(d);
-    } else if (rc == -1 && !d->failed) {
-        error_set(&d->error, LB_ERR_RESPONSE, 0, "response is not valid JSON: %s",
-                  json_stream_error(d->parser));
-        d->failed = LB_ERR_RESPONSE;
+    if (rc == -1 && !d->failed) {
+        if (json_stream_out_of_memory(d->parser)) {
+            nomem(d);
+        } else {
+            error_set(&d->error, LB_ERR_RESPONSE, 0, "response is not valid JSON: %s",
+                      json_stream_error(d->parser));
+            d->failed = LB_ERR_RESPONSE;
+        }
     }
     if (!d->failed)
         return LB_OK;

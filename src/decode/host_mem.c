@@ -105,7 +105,9 @@ lb_host *host_alloc(host_store *st, size_t size)
 
 void host_store_expect(host_store *st, uint64_t bytes)
 {
-    /* Records take about 0.9x their JSON (README, T2). */
+    /* The first slab as large as the body, within FIRST_SLAB..LARGEST_SLAB:
+     * records take about 0.9x their JSON (README, T2), so one slab holds
+     * a short list whole. */
     if (!st->slab)
         st->next_size = bytes >= LARGEST_SLAB ? LARGEST_SLAB
                         : bytes <= FIRST_SLAB ? FIRST_SLAB

@@ -227,7 +227,7 @@ int cmd_get(cli_ctx *ctx)
 
 int cmd_attach(cli_ctx *ctx)
 {
-    return show_host(ctx, lb_attach);
+    return show_host(ctx, lb_attach_host);
 }
 
 int cmd_list(cli_ctx *ctx)

@@ -19,7 +19,7 @@ int cmd_proxy_create(cli_ctx *ctx)
     if (c) {
         lb_proxy *p;
         lb_error err;
-        if (lb_proxy_create(c, a->pos[0], a->target, headers.count ? headers.items : NULL, &p,
+        if (lb_create_proxy(c, a->pos[0], a->target, headers.count ? headers.items : NULL, &p,
                             &err) != LB_OK) {
             status = report_error(&err, NULL);
         } else {
@@ -38,7 +38,7 @@ int cmd_proxy_attach(cli_ctx *ctx)
     if (!c) return status;
     lb_proxy *p;
     lb_error err;
-    if (lb_proxy_attach(c, ctx->a.pos[0], ctx->a.pos[1], &p, &err) != LB_OK)
+    if (lb_attach_proxy(c, ctx->a.pos[0], ctx->a.pos[1], &p, &err) != LB_OK)
         return report_error(&err, NULL);
     out_proxy(ctx, p);
     lb_proxy_free(p);
@@ -51,7 +51,7 @@ int cmd_proxy_delete(cli_ctx *ctx)
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_error err;
-    if (lb_proxy_delete(c, ctx->a.pos[0], &err) != LB_OK) return report_error(&err, NULL);
+    if (lb_delete_proxy(c, ctx->a.pos[0], &err) != LB_OK) return report_error(&err, NULL);
     out_done(ctx, "deleted proxy %s", ctx->a.pos[0]);
     return 0;
 }
@@ -62,7 +62,7 @@ int cmd_proxy_detach(cli_ctx *ctx)
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_error err;
-    if (lb_proxy_detach(c, ctx->a.pos[0], ctx->a.pos[1], &err) != LB_OK)
+    if (lb_detach_proxy(c, ctx->a.pos[0], ctx->a.pos[1], &err) != LB_OK)
         return report_error(&err, NULL);
     out_done(ctx, "detached %s from proxy %s", ctx->a.pos[1], ctx->a.pos[0]);
     return 0;

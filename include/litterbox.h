@@ -82,9 +82,9 @@ typedef struct lb_client lb_client;
 /** Client options. Initialise with ::LB_CLIENT_OPTIONS_INIT (or pass NULL
  *  for all defaults); fields are only ever appended. */
 typedef struct lb_client_options {
-    unsigned int version;      /**< LB_CLIENT_OPTIONS_INIT sets it */
-    double timeout_s;          /**< whole request once sent; 0 means 300 */
-    double connect_timeout_s;  /**< 0 means 10 */
+    unsigned int version;     /**< LB_CLIENT_OPTIONS_INIT sets it */
+    double timeout_s;         /**< whole request once sent; 0 means 300 */
+    double connect_timeout_s; /**< 0 means 10 */
     /** 0 means 20. Blocking calls beyond it (from more threads) wait for a
      *  connection; non-blocking calls beyond it wait in order. Each API has
      *  its own pool of this size. */
@@ -99,8 +99,10 @@ typedef struct lb_client_options {
     void *log_data;
 } lb_client_options;
 
-#define LB_CLIENT_OPTIONS_INIT \
-    { LB_CLIENT_OPTIONS_VERSION, 0.0, 0.0, 0, 0, NULL, NULL, NULL, NULL }
+#define LB_CLIENT_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        LB_CLIENT_OPTIONS_VERSION, 0.0, 0.0, 0, 0, NULL, NULL, NULL, NULL                          \
+    }
 
 /**
  * Create a client.
@@ -186,8 +188,10 @@ typedef struct lb_create_opts {
     long long disk_gb;           /**< 0: omitted */
 } lb_create_opts;
 
-#define LB_CREATE_OPTS_INIT \
-    { LB_CREATE_OPTS_VERSION, NULL, NULL, LB_EXPIRES_DEFAULT, NULL, NULL, NULL, 0 }
+#define LB_CREATE_OPTS_INIT                                                                        \
+    {                                                                                              \
+        LB_CREATE_OPTS_VERSION, NULL, NULL, LB_EXPIRES_DEFAULT, NULL, NULL, NULL, 0                \
+    }
 
 /*
  * Every call below returns LB_OK or one of:
@@ -223,7 +227,7 @@ LB_EXTERN lb_code lb_get_host(lb_client *c, const char *id, lb_host **out, lb_er
 
 /** lb_get_host() under the seed SDK's second name: a fresh request every
  *  time, nothing cached. */
-LB_EXTERN lb_code lb_attach(lb_client *c, const char *id, lb_host **out, lb_error *err);
+LB_EXTERN lb_code lb_attach_host(lb_client *c, const char *id, lb_host **out, lb_error *err);
 
 /** GET /hosts: every host, newest first. Decoded as the body arrives. */
 LB_EXTERN lb_code lb_list_hosts(lb_client *c, lb_host_list **out, lb_error *err);
@@ -238,8 +242,8 @@ LB_EXTERN lb_code lb_delete_host(lb_client *c, const char *id, lb_error *err);
  *                   seconds. Negative (LB_EXPIRES_NEVER included) is
  *                   LB_ERR_INVALID: a renew never makes a host permanent.
  */
-LB_EXTERN lb_code lb_renew_host(lb_client *c, const char *id, long long expires_at,
-                                lb_host **out, lb_error *err);
+LB_EXTERN lb_code lb_renew_host(lb_client *c, const char *id, long long expires_at, lb_host **out,
+                                lb_error *err);
 
 /** GET /healthz, sent without the token. LB_OK when the service answers
  *  200 with status "ok"; LB_ERR_RESPONSE for any other 2xx status text. */
@@ -287,17 +291,16 @@ LB_EXTERN void lb_proxy_free(lb_proxy *proxy);
  * @param headers NULL-terminated "Name: value" strings, sent as the proxy's
  *                headers object; values may be secrets and are never logged.
  */
-LB_EXTERN lb_code lb_proxy_create(lb_client *c, const char *name, const char *target,
+LB_EXTERN lb_code lb_create_proxy(lb_client *c, const char *name, const char *target,
                                   const char *const *headers, lb_proxy **out, lb_error *err);
 /** DELETE /http-proxies/{name}. */
-LB_EXTERN lb_code lb_proxy_delete(lb_client *c, const char *name, lb_error *err);
+LB_EXTERN lb_code lb_delete_proxy(lb_client *c, const char *name, lb_error *err);
 /** POST /http-proxies/{name}/hosts/{host_id}. */
-LB_EXTERN lb_code lb_proxy_attach(lb_client *c, const char *name, const char *host_id,
+LB_EXTERN lb_code lb_attach_proxy(lb_client *c, const char *name, const char *host_id,
                                   lb_proxy **out, lb_error *err);
 /** DELETE /http-proxies/{name}/hosts/{host_id}. */
-LB_EXTERN lb_code lb_proxy_detach(lb_client *c, const char *name, const char *host_id,
+LB_EXTERN lb_code lb_detach_proxy(lb_client *c, const char *name, const char *host_id,
                                   lb_error *err);
-
 
 /* ======================================================================
  * The non-blocking API
@@ -352,26 +355,25 @@ typedef void (*lb_callback)(lb_call *call, const lb_result *result, void *userda
  * must not be NULL. */
 LB_EXTERN lb_call *lb_create_host_async(lb_client *c, const lb_create_opts *opts, lb_callback cb,
                                         void *userdata, lb_error *err);
-LB_EXTERN lb_call *lb_get_host_async(lb_client *c, const char *id, lb_callback cb,
-                                     void *userdata, lb_error *err);
-LB_EXTERN lb_call *lb_attach_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
-                                   lb_error *err);
-LB_EXTERN lb_call *lb_list_hosts_async(lb_client *c, lb_callback cb, void *userdata,
-                                       lb_error *err);
+LB_EXTERN lb_call *lb_get_host_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
+                                     lb_error *err);
+LB_EXTERN lb_call *lb_attach_host_async(lb_client *c, const char *id, lb_callback cb,
+                                        void *userdata, lb_error *err);
+LB_EXTERN lb_call *lb_list_hosts_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err);
 LB_EXTERN lb_call *lb_delete_host_async(lb_client *c, const char *id, lb_callback cb,
                                         void *userdata, lb_error *err);
 LB_EXTERN lb_call *lb_renew_host_async(lb_client *c, const char *id, long long expires_at,
                                        lb_callback cb, void *userdata, lb_error *err);
 LB_EXTERN lb_call *lb_health_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err);
 LB_EXTERN lb_call *lb_doctor_async(lb_client *c, lb_callback cb, void *userdata, lb_error *err);
-LB_EXTERN lb_call *lb_proxy_create_async(lb_client *c, const char *name, const char *target,
-                                         const char *const *headers, lb_callback cb,
+LB_EXTERN lb_call *lb_create_proxy_async(lb_client *c, const char *name, const char *target,
+                                         const char *const *headers, lb_callback cb, void *userdata,
+                                         lb_error *err);
+LB_EXTERN lb_call *lb_delete_proxy_async(lb_client *c, const char *name, lb_callback cb,
                                          void *userdata, lb_error *err);
-LB_EXTERN lb_call *lb_proxy_delete_async(lb_client *c, const char *name, lb_callback cb,
-                                         void *userdata, lb_error *err);
-LB_EXTERN lb_call *lb_proxy_attach_async(lb_client *c, const char *name, const char *host_id,
+LB_EXTERN lb_call *lb_attach_proxy_async(lb_client *c, const char *name, const char *host_id,
                                          lb_callback cb, void *userdata, lb_error *err);
-LB_EXTERN lb_call *lb_proxy_detach_async(lb_client *c, const char *name, const char *host_id,
+LB_EXTERN lb_call *lb_detach_proxy_async(lb_client *c, const char *name, const char *host_id,
                                          lb_callback cb, void *userdata, lb_error *err);
 
 /**

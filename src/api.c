@@ -17,11 +17,9 @@ static char *path_of(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return NULL;
+    if (n < 0) return NULL;
     char *p = malloc((size_t)n + 1);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -30,8 +28,7 @@ static char *path_of(const char *fmt, ...)
 
 static lb_code check_client(lb_client *c, lb_error *err)
 {
-    if (!c)
-        return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
+    if (!c) return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
     return LB_OK;
 }
 
@@ -68,8 +65,7 @@ static lb_code check_create_opts(const lb_create_opts *o, lb_error *err)
     if (o->expires_at < 0 && o->expires_at != LB_EXPIRES_NEVER)
         return error_set(err, LB_ERR_INVALID, 0,
                          "expires_at is negative (use LB_EXPIRES_NEVER for a permanent host)");
-    if (o->disk_gb < 0)
-        return error_set(err, LB_ERR_INVALID, 0, "disk_gb is negative");
+    if (o->disk_gb < 0) return error_set(err, LB_ERR_INVALID, 0, "disk_gb is negative");
     return LB_OK;
 }
 
@@ -77,8 +73,7 @@ static lb_request *prepare_create(lb_client *c, const lb_create_opts *opts, lb_e
 {
     lb_create_opts none = LB_CREATE_OPTS_INIT;
     const lb_create_opts *o = opts ? opts : &none;
-    if (check_client(c, err) != LB_OK || check_create_opts(o, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK || check_create_opts(o, err) != LB_OK) return NULL;
     lb_request *r = start(c, "POST", path_of("/hosts"), RESULT_HOST, 1, err);
     if (r && (request_create_body(r, o, err) != LB_OK ||
               (o->idempotency_key &&
@@ -91,30 +86,25 @@ static lb_request *prepare_create(lb_client *c, const lb_create_opts *opts, lb_e
 
 static lb_request *prepare_get(lb_client *c, const char *id, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK) return NULL;
     return start(c, "GET", path_of("/hosts/%s", id), RESULT_HOST, 1, err);
 }
 
 static lb_request *prepare_list(lb_client *c, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK) return NULL;
     return start(c, "GET", path_of("/hosts"), RESULT_LIST, 1, err);
 }
 
 static lb_request *prepare_delete(lb_client *c, const char *id, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK) return NULL;
     return start(c, "DELETE", path_of("/hosts/%s", id), RESULT_NONE, 1, err);
 }
 
-static lb_request *prepare_renew(lb_client *c, const char *id, long long expires_at,
-                                 lb_error *err)
+static lb_request *prepare_renew(lb_client *c, const char *id, long long expires_at, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK) return NULL;
     if (expires_at < 0) {
         error_set(err, LB_ERR_INVALID, 0,
                   "expires_at is negative: a renew sets a time, 0 for the default lease");
@@ -130,23 +120,20 @@ static lb_request *prepare_renew(lb_client *c, const char *id, long long expires
 
 static lb_request *prepare_health(lb_client *c, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK) return NULL;
     return start(c, "GET", path_of("/healthz"), RESULT_HEALTH, 0, err);
 }
 
 static lb_request *prepare_doctor(lb_client *c, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK) return NULL;
     return start(c, "GET", path_of("/doctor"), RESULT_DOCTOR, 1, err);
 }
 
-static lb_request *prepare_proxy_create(lb_client *c, const char *name, const char *target,
+static lb_request *prepare_create_proxy(lb_client *c, const char *name, const char *target,
                                         const char *const *headers, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK) return NULL;
     if (!target) {
         error_set(err, LB_ERR_INVALID, 0, "proxy target is NULL");
         return NULL;
@@ -162,10 +149,9 @@ static lb_request *prepare_proxy_create(lb_client *c, const char *name, const ch
     return r;
 }
 
-static lb_request *prepare_proxy_delete(lb_client *c, const char *name, lb_error *err)
+static lb_request *prepare_delete_proxy(lb_client *c, const char *name, lb_error *err)
 {
-    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK)
-        return NULL;
+    if (check_client(c, err) != LB_OK || check_proxy_name(name, err) != LB_OK) return NULL;
     return start(c, "DELETE", path_of("/http-proxies/%s", name), RESULT_NONE, 1, err);
 }
 
@@ -193,8 +179,7 @@ static lb_request *prepare_proxy_host(lb_client *c, const char *method, const ch
 static lb_code blocking(lb_request *r, const lb_error *local, void **out, lb_error *err)
 {
     if (!r) {
-        if (err)
-            *err = *local;
+        if (err) *err = *local;
         return local->code;
     }
     lb_code rc = engine_run(r);
@@ -213,17 +198,15 @@ static lb_code blocking(lb_request *r, const lb_error *local, void **out, lb_err
 /* Calls with a result need somewhere to put it. */
 static int out_missing(void *out, lb_error *err)
 {
-    if (out)
-        return 0;
+    if (out) return 0;
     error_set(err, LB_ERR_INVALID, 0, "out is NULL");
     return 1;
 }
 
-#define OUT_CHECK(out)                                                                            \
-    do {                                                                                          \
-        if (out_missing((void *)(out), err))                                                      \
-            return LB_ERR_INVALID;                                                                \
-        *(out) = NULL;                                                                            \
+#define OUT_CHECK(out)                                                                             \
+    do {                                                                                           \
+        if (out_missing((void *)(out), err)) return LB_ERR_INVALID;                                \
+        *(out) = NULL;                                                                             \
     } while (0)
 
 lb_code lb_create_host(lb_client *c, const lb_create_opts *opts, lb_host **out, lb_error *err)
@@ -240,7 +223,7 @@ lb_code lb_get_host(lb_client *c, const char *id, lb_host **out, lb_error *err)
     return blocking(prepare_get(c, id, &e), &e, (void **)out, err);
 }
 
-lb_code lb_attach(lb_client *c, const char *id, lb_host **out, lb_error *err)
+lb_code lb_attach_host(lb_client *c, const char *id, lb_host **out, lb_error *err)
 {
     return lb_get_host(c, id, out, err);
 }
@@ -279,21 +262,21 @@ lb_code lb_doctor(lb_client *c, lb_doctor_report **out, lb_error *err)
     return blocking(prepare_doctor(c, &e), &e, (void **)out, err);
 }
 
-lb_code lb_proxy_create(lb_client *c, const char *name, const char *target,
+lb_code lb_create_proxy(lb_client *c, const char *name, const char *target,
                         const char *const *headers, lb_proxy **out, lb_error *err)
 {
     lb_error e;
     OUT_CHECK(out);
-    return blocking(prepare_proxy_create(c, name, target, headers, &e), &e, (void **)out, err);
+    return blocking(prepare_create_proxy(c, name, target, headers, &e), &e, (void **)out, err);
 }
 
-lb_code lb_proxy_delete(lb_client *c, const char *name, lb_error *err)
+lb_code lb_delete_proxy(lb_client *c, const char *name, lb_error *err)
 {
     lb_error e;
-    return blocking(prepare_proxy_delete(c, name, &e), &e, NULL, err);
+    return blocking(prepare_delete_proxy(c, name, &e), &e, NULL, err);
 }
 
-lb_code lb_proxy_attach(lb_client *c, const char *name, const char *host_id, lb_proxy **out,
+lb_code lb_attach_proxy(lb_client *c, const char *name, const char *host_id, lb_proxy **out,
                         lb_error *err)
 {
     lb_error e;
@@ -302,11 +285,10 @@ lb_code lb_proxy_attach(lb_client *c, const char *name, const char *host_id, lb_
                     (void **)out, err);
 }
 
-lb_code lb_proxy_detach(lb_client *c, const char *name, const char *host_id, lb_error *err)
+lb_code lb_detach_proxy(lb_client *c, const char *name, const char *host_id, lb_error *err)
 {
     lb_error e;
-    return blocking(prepare_proxy_host(c, "DELETE", name, host_id, RESULT_NONE, &e), &e, NULL,
-                    err);
+    return blocking(prepare_proxy_host(c, "DELETE", name, host_id, RESULT_NONE, &e), &e, NULL, err);
 }
 
 /* ---- the non-blocking calls: prepare, then hand to async.c ---- */
@@ -325,8 +307,8 @@ lb_call *lb_get_host_async(lb_client *c, const char *id, lb_callback cb, void *u
     return call_start(c, prepare_get(c, id, &e), &e, cb, userdata, err);
 }
 
-lb_call *lb_attach_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
-                         lb_error *err)
+lb_call *lb_attach_host_async(lb_client *c, const char *id, lb_callback cb, void *userdata,
+                              lb_error *err)
 {
     return lb_get_host_async(c, id, cb, userdata, err);
 }
@@ -363,32 +345,31 @@ lb_call *lb_doctor_async(lb_client *c, lb_callback cb, void *userdata, lb_error 
     return call_start(c, prepare_doctor(c, &e), &e, cb, userdata, err);
 }
 
-lb_call *lb_proxy_create_async(lb_client *c, const char *name, const char *target,
+lb_call *lb_create_proxy_async(lb_client *c, const char *name, const char *target,
                                const char *const *headers, lb_callback cb, void *userdata,
                                lb_error *err)
 {
     lb_error e;
-    return call_start(c, prepare_proxy_create(c, name, target, headers, &e), &e, cb, userdata,
-                      err);
+    return call_start(c, prepare_create_proxy(c, name, target, headers, &e), &e, cb, userdata, err);
 }
 
-lb_call *lb_proxy_delete_async(lb_client *c, const char *name, lb_callback cb, void *userdata,
+lb_call *lb_delete_proxy_async(lb_client *c, const char *name, lb_callback cb, void *userdata,
                                lb_error *err)
 {
     lb_error e;
-    return call_start(c, prepare_proxy_delete(c, name, &e), &e, cb, userdata, err);
+    return call_start(c, prepare_delete_proxy(c, name, &e), &e, cb, userdata, err);
 }
 
-lb_call *lb_proxy_attach_async(lb_client *c, const char *name, const char *host_id,
-                               lb_callback cb, void *userdata, lb_error *err)
+lb_call *lb_attach_proxy_async(lb_client *c, const char *name, const char *host_id, lb_callback cb,
+                               void *userdata, lb_error *err)
 {
     lb_error e;
     return call_start(c, prepare_proxy_host(c, "POST", name, host_id, RESULT_PROXY_HOST, &e), &e,
                       cb, userdata, err);
 }
 
-lb_call *lb_proxy_detach_async(lb_client *c, const char *name, const char *host_id,
-                               lb_callback cb, void *userdata, lb_error *err)
+lb_call *lb_detach_proxy_async(lb_client *c, const char *name, const char *host_id, lb_callback cb,
+                               void *userdata, lb_error *err)
 {
     lb_error e;
     return call_start(c, prepare_proxy_host(c, "DELETE", name, host_id, RESULT_NONE, &e), &e, cb,

@@ -197,18 +197,18 @@ static int start(const test_case *tc, lb_client *c, int blocking, outcome *o)
         switch (tc->call) {
         case CALL_CREATE: r.code = lb_create_host(c, &opts, &r.host, &err); break;
         case CALL_GET: r.code = lb_get_host(c, tc->id, &r.host, &err); break;
-        case CALL_ATTACH: r.code = lb_attach(c, tc->id, &r.host, &err); break;
+        case CALL_ATTACH: r.code = lb_attach_host(c, tc->id, &r.host, &err); break;
         case CALL_LIST: r.code = lb_list_hosts(c, &r.list, &err); break;
         case CALL_DELETE: r.code = lb_delete_host(c, tc->id, &err); break;
         case CALL_RENEW: r.code = lb_renew_host(c, tc->id, tc->expires_at, &r.host, &err); break;
         case CALL_HEALTH: r.code = lb_health(c, &err); break;
         case CALL_DOCTOR: r.code = lb_doctor(c, &r.doctor, &err); break;
         case CALL_PROXY_CREATE:
-            r.code = lb_proxy_create(c, tc->id, "https://api.example", proxy_headers, &r.proxy, &err);
+            r.code = lb_create_proxy(c, tc->id, "https://api.example", proxy_headers, &r.proxy, &err);
             break;
-        case CALL_PROXY_DELETE: r.code = lb_proxy_delete(c, tc->id, &err); break;
-        case CALL_PROXY_ATTACH: r.code = lb_proxy_attach(c, "p1", tc->id, &r.proxy, &err); break;
-        case CALL_PROXY_DETACH: r.code = lb_proxy_detach(c, "p1", tc->id, &err); break;
+        case CALL_PROXY_DELETE: r.code = lb_delete_proxy(c, tc->id, &err); break;
+        case CALL_PROXY_ATTACH: r.code = lb_attach_proxy(c, "p1", tc->id, &r.proxy, &err); break;
+        case CALL_PROXY_DETACH: r.code = lb_detach_proxy(c, "p1", tc->id, &err); break;
         }
         r.error = r.code == LB_OK ? NULL : &err;
         keep_result(o, &r);
@@ -217,19 +217,19 @@ static int start(const test_case *tc, lb_client *c, int blocking, outcome *o)
     switch (tc->call) {
     case CALL_CREATE: call = lb_create_host_async(c, &opts, on_done, o, &err); break;
     case CALL_GET: call = lb_get_host_async(c, tc->id, on_done, o, &err); break;
-    case CALL_ATTACH: call = lb_attach_async(c, tc->id, on_done, o, &err); break;
+    case CALL_ATTACH: call = lb_attach_host_async(c, tc->id, on_done, o, &err); break;
     case CALL_LIST: call = lb_list_hosts_async(c, on_done, o, &err); break;
     case CALL_DELETE: call = lb_delete_host_async(c, tc->id, on_done, o, &err); break;
     case CALL_RENEW: call = lb_renew_host_async(c, tc->id, tc->expires_at, on_done, o, &err); break;
     case CALL_HEALTH: call = lb_health_async(c, on_done, o, &err); break;
     case CALL_DOCTOR: call = lb_doctor_async(c, on_done, o, &err); break;
     case CALL_PROXY_CREATE:
-        call = lb_proxy_create_async(c, tc->id, "https://api.example", proxy_headers, on_done, o,
+        call = lb_create_proxy_async(c, tc->id, "https://api.example", proxy_headers, on_done, o,
                                      &err);
         break;
-    case CALL_PROXY_DELETE: call = lb_proxy_delete_async(c, tc->id, on_done, o, &err); break;
-    case CALL_PROXY_ATTACH: call = lb_proxy_attach_async(c, "p1", tc->id, on_done, o, &err); break;
-    case CALL_PROXY_DETACH: call = lb_proxy_detach_async(c, "p1", tc->id, on_done, o, &err); break;
+    case CALL_PROXY_DELETE: call = lb_delete_proxy_async(c, tc->id, on_done, o, &err); break;
+    case CALL_PROXY_ATTACH: call = lb_attach_proxy_async(c, "p1", tc->id, on_done, o, &err); break;
+    case CALL_PROXY_DETACH: call = lb_detach_proxy_async(c, "p1", tc->id, on_done, o, &err); break;
     }
     if (!call) { /* refused at the start: the error is the outcome, no callback */
         o->code = err.code;

@@ -468,16 +468,16 @@ static lb_code perform(lb_client *cl, const call_case *c, outcome *o, lb_error *
     switch (c->op) {
     case OP_CREATE: return lb_create_host(cl, c->create, &o->host, err);
     case OP_GET: return lb_get_host(cl, c->a, &o->host, err);
-    case OP_ATTACH: return lb_attach(cl, c->a, &o->host, err);
+    case OP_ATTACH: return lb_attach_host(cl, c->a, &o->host, err);
     case OP_LIST: return lb_list_hosts(cl, &o->list, err);
     case OP_DELETE: return lb_delete_host(cl, c->a, err);
     case OP_RENEW: return lb_renew_host(cl, c->a, c->expires_at, &o->host, err);
     case OP_HEALTH: return lb_health(cl, err);
     case OP_DOCTOR: return lb_doctor(cl, &o->doctor, err);
-    case OP_PROXY_CREATE: return lb_proxy_create(cl, c->a, c->b, c->headers, &o->proxy, err);
-    case OP_PROXY_DELETE: return lb_proxy_delete(cl, c->a, err);
-    case OP_PROXY_ATTACH: return lb_proxy_attach(cl, c->a, c->b, &o->proxy, err);
-    case OP_PROXY_DETACH: return lb_proxy_detach(cl, c->a, c->b, err);
+    case OP_PROXY_CREATE: return lb_create_proxy(cl, c->a, c->b, c->headers, &o->proxy, err);
+    case OP_PROXY_DELETE: return lb_delete_proxy(cl, c->a, err);
+    case OP_PROXY_ATTACH: return lb_attach_proxy(cl, c->a, c->b, &o->proxy, err);
+    case OP_PROXY_DETACH: return lb_detach_proxy(cl, c->a, c->b, err);
     }
     return LB_ERR_INVALID;
 }
@@ -519,7 +519,7 @@ static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_e
     switch (c->op) {
     case OP_CREATE: call = lb_create_host_async(cl, c->create, on_done, &d, err); break;
     case OP_GET: call = lb_get_host_async(cl, c->a, on_done, &d, err); break;
-    case OP_ATTACH: call = lb_attach_async(cl, c->a, on_done, &d, err); break;
+    case OP_ATTACH: call = lb_attach_host_async(cl, c->a, on_done, &d, err); break;
     case OP_LIST: call = lb_list_hosts_async(cl, on_done, &d, err); break;
     case OP_DELETE: call = lb_delete_host_async(cl, c->a, on_done, &d, err); break;
     case OP_RENEW:
@@ -528,14 +528,14 @@ static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_e
     case OP_HEALTH: call = lb_health_async(cl, on_done, &d, err); break;
     case OP_DOCTOR: call = lb_doctor_async(cl, on_done, &d, err); break;
     case OP_PROXY_CREATE:
-        call = lb_proxy_create_async(cl, c->a, c->b, c->headers, on_done, &d, err);
+        call = lb_create_proxy_async(cl, c->a, c->b, c->headers, on_done, &d, err);
         break;
-    case OP_PROXY_DELETE: call = lb_proxy_delete_async(cl, c->a, on_done, &d, err); break;
+    case OP_PROXY_DELETE: call = lb_delete_proxy_async(cl, c->a, on_done, &d, err); break;
     case OP_PROXY_ATTACH:
-        call = lb_proxy_attach_async(cl, c->a, c->b, on_done, &d, err);
+        call = lb_attach_proxy_async(cl, c->a, c->b, on_done, &d, err);
         break;
     case OP_PROXY_DETACH:
-        call = lb_proxy_detach_async(cl, c->a, c->b, on_done, &d, err);
+        call = lb_detach_proxy_async(cl, c->a, c->b, on_done, &d, err);
         break;
     }
     if (!call) {
@@ -771,8 +771,8 @@ static void test_attach_is_not_cached(fake_server *fs, lb_client *cl)
     fs_push_json(fs, 200, FIRST_GEN_BODY);
     fs_push_json(fs, 200, CURRENT_GET_BODY);
     lb_host *h1 = NULL, *h2 = NULL;
-    CHECK_EQ_INT(lb_attach(cl, "h1", &h1, NULL), LB_OK);
-    CHECK_EQ_INT(lb_attach(cl, "h1", &h2, NULL), LB_OK);
+    CHECK_EQ_INT(lb_attach_host(cl, "h1", &h1, NULL), LB_OK);
+    CHECK_EQ_INT(lb_attach_host(cl, "h1", &h2, NULL), LB_OK);
     CHECK_EQ_INT(fs_request_count(fs), 2);
     if (h1 && h2) {
         check_host(h1, &want_first);
@@ -788,7 +788,7 @@ static void test_attach_is_not_cached(fake_server *fs, lb_client *cl)
     h1 = NULL;
     h2 = OUT_SENTINEL;
     CHECK_EQ_INT(lb_get_host(cl, "h1", &h1, NULL), LB_OK);
-    CHECK_EQ_INT(lb_attach(cl, "h1", &h2, NULL), LB_ERR_NOT_FOUND);
+    CHECK_EQ_INT(lb_attach_host(cl, "h1", &h2, NULL), LB_ERR_NOT_FOUND);
     CHECK(h2 == NULL);
     CHECK_EQ_INT(fs_request_count(fs), 2);
     lb_host_free(h1);

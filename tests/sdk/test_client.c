@@ -409,7 +409,7 @@ static void test_debug_log(fake_server *fs)
     fs_push_json(fs, 201, "{\"name\":\"web\",\"status\":\"created\"}");
     static const char *const hdrs[] = {"X-Api-Key: hdrs3cretvalue", NULL};
     lb_proxy *p = NULL;
-    CHECK_EQ_INT(lb_proxy_create(cl, "web", "https://origin.example", hdrs, &p, NULL), LB_OK);
+    CHECK_EQ_INT(lb_create_proxy(cl, "web", "https://origin.example", hdrs, &p, NULL), LB_OK);
     lb_proxy_free(p);
     if (CHECK(sink.text != NULL)) {
         CHECK_CONTAINS(sink.text, "POST");

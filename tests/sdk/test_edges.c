@@ -111,7 +111,7 @@ static void test_refusals(fake_server *fs)
 
     check_set_case("a TAB in a proxy header value is refused");
     const char *headers[] = {"X-Key: a\tb", NULL};
-    CHECK_EQ_INT(lb_proxy_create(c, "p", "https://api.example", headers, &p, &err),
+    CHECK_EQ_INT(lb_create_proxy(c, "p", "https://api.example", headers, &p, &err),
                  LB_ERR_INVALID);
     CHECK_CONTAINS(err.message, "control byte");
     CHECK_EQ_INT(fs_request_count(fs), 0);
@@ -149,7 +149,7 @@ static void test_bodyless_post(fake_server *fs)
     lb_client *c = client(fs, 0, 0);
     lb_proxy *p = NULL;
     lb_error err;
-    CHECK_EQ_INT(lb_proxy_attach(c, "p", "h", &p, &err), LB_OK);
+    CHECK_EQ_INT(lb_attach_proxy(c, "p", "h", &p, &err), LB_OK);
     lb_proxy_free(p);
     const fs_request *r = fs_request_at(fs, 0);
     CHECK_EQ_STR(r->method, "POST");

@@ -53,7 +53,7 @@ static void *work(void *arg)
     for (int i = 0; i < CALLS_PER_THREAD; i++) {
         lb_error err;
         lb_host *h = NULL;
-        lb_code rc = (i % 2) ? lb_get_host(w->cl, "h1", &h, &err) : lb_attach(w->cl, "h1", &h, &err);
+        lb_code rc = (i % 2) ? lb_get_host(w->cl, "h1", &h, &err) : lb_attach_host(w->cl, "h1", &h, &err);
         if (rc == LB_OK && h && strcmp(h->id, "8d1b0c2e-0000-4000-8000-00000000beef") == 0) {
             w->ok++;
         } else {

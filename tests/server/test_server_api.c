@@ -136,7 +136,7 @@ static void test_create_get_list(void)
     }
     lb_host_free(g);
     g = NULL;
-    CHECK_EQ_INT(lb_attach(client, h->id, &g, &err), LB_OK);
+    CHECK_EQ_INT(lb_attach_host(client, h->id, &g, &err), LB_OK);
     CHECK(g && g->private_key == NULL);
     lb_host_free(g);
 
@@ -255,21 +255,21 @@ static void test_proxies(void)
     lb_proxy *p = NULL;
     check_set_case("proxies: 501 HTTP_PROXY_UNSUPPORTED after validation");
     const char *headers[] = {"X-Api-Key: secret", NULL};
-    CHECK_EQ_INT(lb_proxy_create(client, "api", "https://api.example", headers, &p, &err),
+    CHECK_EQ_INT(lb_create_proxy(client, "api", "https://api.example", headers, &p, &err),
                  LB_ERR_RESPONSE);
     CHECK_EQ_INT(err.http_status, 501);
     CHECK_EQ_STR(err.error_code, "HTTP_PROXY_UNSUPPORTED");
-    CHECK_EQ_INT(lb_proxy_delete(client, "api", &err), LB_ERR_RESPONSE);
+    CHECK_EQ_INT(lb_delete_proxy(client, "api", &err), LB_ERR_RESPONSE);
     CHECK_EQ_STR(err.error_code, "HTTP_PROXY_UNSUPPORTED");
     const char *nohost = "00000000-0000-4000-8000-000000000000";
-    CHECK_EQ_INT(lb_proxy_attach(client, "api", nohost, &p, &err), LB_ERR_NOT_FOUND);
-    CHECK_EQ_INT(lb_proxy_detach(client, "api", nohost, &err), LB_ERR_NOT_FOUND);
+    CHECK_EQ_INT(lb_attach_proxy(client, "api", nohost, &p, &err), LB_ERR_NOT_FOUND);
+    CHECK_EQ_INT(lb_detach_proxy(client, "api", nohost, &err), LB_ERR_NOT_FOUND);
     lb_host *h = create(NULL, LB_EXPIRES_DEFAULT, NULL);
     if (h) {
-        CHECK_EQ_INT(lb_proxy_attach(client, "api", h->id, &p, &err), LB_ERR_RESPONSE);
+        CHECK_EQ_INT(lb_attach_proxy(client, "api", h->id, &p, &err), LB_ERR_RESPONSE);
         CHECK_EQ_INT(err.http_status, 501);
         CHECK_EQ_STR(err.error_code, "HTTP_PROXY_UNSUPPORTED");
-        CHECK_EQ_INT(lb_proxy_detach(client, "api", h->id, &err), LB_ERR_RESPONSE);
+        CHECK_EQ_INT(lb_detach_proxy(client, "api", h->id, &err), LB_ERR_RESPONSE);
         CHECK_EQ_STR(err.error_code, "HTTP_PROXY_UNSUPPORTED");
         lb_delete_host(client, h->id, &err);
     }

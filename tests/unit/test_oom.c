@@ -265,7 +265,7 @@ static outcome run_client_calls(lb_error *err)
     if (rc == LB_OK) {
         lb_host_free(h);
         h = NULL;
-        rc = lb_proxy_create(c, "p1", "https://example.com", headers, &p, err);
+        rc = lb_create_proxy(c, "p1", "https://example.com", headers, &p, err);
     }
     if (rc == LB_OK) {
         CHECK_EQ_STR(p->status, "active");

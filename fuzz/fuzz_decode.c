@@ -22,7 +22,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "internal.h"
+#include "decode/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "engine.h"
+#include "validate.h"
 
 /* "/hosts/<id>" and the like; ids and names are checked before, so they
  * need no escaping. */

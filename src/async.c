@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "engine.h"
 
 /* QUEUED: waiting for a slot; RUNNING: on the wire; FAILED: ended before
  * reaching the wire, its callback due at the next dispatch; FIRING: its

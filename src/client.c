@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "engine.h"
+#include "validate.h"
 
 #define DEFAULT_TIMEOUT_S 300.0
 #define DEFAULT_CONNECT_TIMEOUT_S 10.0

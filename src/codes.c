@@ -1,5 +1,5 @@
 /* The result codes' names and families (sdk.md, Codes). */
-#include "internal.h"
+#include "util.h"
 
 static const struct {
     const char *name;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 
-#include "internal.h"
+#include "engine.h"
 
 static lb_code nomem(lb_error *err)
 {

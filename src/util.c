@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "util.h"
 
 /* Room for `extra` more bytes and a terminator. 0, or -1 on ENOMEM. */
 static int buf_reserve(lb_buf *b, size_t extra)

@@ -5,7 +5,8 @@
 
 #include <curl/curl.h>
 
-#include "internal.h"
+#include "util.h"
+#include "validate.h"
 
 static int is_alpha(int c)
 {

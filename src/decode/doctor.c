@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "decode.h"
 
 /* Strings of a report live in one block after the struct and the checks;
  * `cursor` walks it as they are copied in. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "decode.h"
 
 #define QUOTE_MAX 200 /* bytes of a non-JSON body quoted in the message */
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "decode.h"
 
 enum field_kind {
     K_STRING,   /* string; absent or null reads as "" */

@@ -18,7 +18,7 @@
 #include <sys/mman.h>
 #endif
 
-#include "internal.h"
+#include "decode.h"
 
 #define FIRST_SLAB (16u * 1024)        /* a short list stays small */
 #define LARGEST_SLAB (8u * 1024 * 1024) /* then doubling up to this */

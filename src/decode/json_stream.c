@@ -17,7 +17,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "internal.h"
+#include "decode.h"
 
 #define MAX_DEPTH (1 << 20)  /* containers open at once; a bit each */
 #define MAX_NUMBER 256        /* bytes of a number token */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "decode.h"
 
 lb_code proxy_decode(const char *body, size_t len, int want_host_id, lb_proxy **out,
                      lb_error *err)

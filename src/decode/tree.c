@@ -4,7 +4,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "internal.h"
+#include "decode.h"
 
 /* yajl_tree builds and frees recursively, so a hostile body nested a
  * million deep would exhaust the stack there. A first pass with yajl's

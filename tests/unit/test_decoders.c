@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "internal.h"
+#include "decode/decode.h"
 #include "litterbox.h"
 
 static char *json(const char *s)

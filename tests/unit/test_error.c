@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "internal.h"
+#include "decode/decode.h"
 #include "litterbox.h"
 
 #define TOKEN "tok-SECRET-0123456789abcdef"

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "internal.h"
+#include "util.h"
+#include "validate.h"
 #include "litterbox.h"
 
 static int ci_contains(const char *hay, const char *needle)

@@ -83,7 +83,7 @@ static int run_lb(const char *url, int n)
             fprintf(stderr, "bench_async: %s\n", err.message);
             return -1;
         }
-    lb_client_run(c, 120, NULL);
+    lb_client_run(c, 120, NULL, NULL);
     lb_client_close(c);
     return ok_count;
 }

@@ -42,7 +42,7 @@ static void slot_refused(call_slot *slot, const lb_error *err)
 static int run_all(lb_client *c)
 {
     lb_error err;
-    if (lb_client_run(c, -1, &err) != LB_OK)
+    if (lb_client_run(c, -1, NULL, &err) != LB_OK)
         return report_error(&err, NULL);
     return 0;
 }

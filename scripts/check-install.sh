@@ -26,7 +26,7 @@ find_package(Litterbox 0.1 REQUIRED)
 add_executable(consumer main.c)
 target_link_libraries(consumer PRIVATE Litterbox::litterbox)
 CM
-printf '#include <litterbox.h>\n#include <string.h>\nint main(void) { return strcmp(lb_version(), "0.1.0") != 0; }\n' \
+printf '#include <litterbox.h>\n#include <string.h>\nint main(void) { return strcmp(lb_version(), "1.0.0") != 0; }\n' \
   > "$scratch/consumer/main.c"
 cmake -S "$scratch/consumer" -B "$scratch/consumer/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$scratch/consumer/build" >/dev/null

@@ -187,3 +187,13 @@ int rfc3339_format(long long unix_s, char *dst, size_t dst_size)
         return -1;
     return 0;
 }
+
+int options_read(void *dst, const void *src, const size_t *sizes, unsigned current)
+{
+    unsigned version;
+    memcpy(&version, src, sizeof version);
+    if (version < 1 || version > current)
+        return -1;
+    memcpy(dst, src, sizes[version]);
+    return 0;
+}

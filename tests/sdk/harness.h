@@ -18,7 +18,7 @@
 #define H_UNUSED __attribute__((unused))
 
 #define TOKEN "tok-SECRET-0123456789abcdef"
-#define UA_DEFAULT "liblitterbox/0.1.0"
+#define UA_DEFAULT "liblitterbox/1.0.0"
 
 /* ---- fixtures ---- */
 

@@ -540,7 +540,7 @@ static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_e
     }
     if (!call) {
         /* refused at the start: never fires, out params as a failure */
-        CHECK_EQ_INT(lb_client_run(cl, 5, NULL), LB_OK);
+        CHECK_EQ_INT(lb_client_run(cl, 5, NULL, NULL), LB_OK);
         CHECK_EQ_INT(d.fired, 0);
         o->host = NULL;
         o->list = NULL;
@@ -549,7 +549,7 @@ static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_e
         return err ? err->code : LB_ERR_INVALID;
     }
     lb_error run_err;
-    CHECK_EQ_INT(lb_client_run(cl, 30, &run_err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(cl, 30, NULL, &run_err), LB_OK);
     CHECK_EQ_INT(lb_client_pending(cl), 0);
     if (!CHECK_EQ_INT(d.fired, 1))
         return LB_ERR_NOMEM; /* never matches a row */

@@ -334,7 +334,7 @@ static void test_async(void)
     memset(&st, 0, sizeof st);
     for (int i = 0; i < 3; i++)
         CHECK(lb_create_host_async(client, NULL, on_created, &st, &err) != NULL);
-    CHECK_EQ_INT(lb_client_run(client, 60, &err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(client, 60, NULL, &err), LB_OK);
     CHECK_EQ_INT(st.done, 3);
     CHECK_EQ_INT(st.ok, 3);
     async_state got;
@@ -343,10 +343,10 @@ static void test_async(void)
      * finish before the deletes start. */
     for (int i = 0; i < st.ok; i++)
         lb_get_host_async(client, st.ids[i], on_got, &got, &err);
-    CHECK_EQ_INT(lb_client_run(client, 60, &err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(client, 60, NULL, &err), LB_OK);
     for (int i = 0; i < st.ok; i++)
         lb_delete_host_async(client, st.ids[i], on_got, &got, &err);
-    CHECK_EQ_INT(lb_client_run(client, 60, &err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(client, 60, NULL, &err), LB_OK);
     CHECK_EQ_INT(got.done, 2 * st.ok);
     CHECK_EQ_INT(got.ok, 2 * st.ok);
 }

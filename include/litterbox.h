@@ -116,8 +116,10 @@ typedef struct lb_client_options {
     const char *proxy;
 } lb_client_options;
 
+/* clang-format off */
 #define LB_CLIENT_OPTIONS_INIT \
     { LB_CLIENT_OPTIONS_VERSION, 0.0, 0.0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+/* clang-format on */
 
 /**
  * Create a client.
@@ -205,8 +207,10 @@ typedef struct lb_create_opts {
     long long disk_gb;           /**< 0: omitted */
 } lb_create_opts;
 
+/* clang-format off */
 #define LB_CREATE_OPTS_INIT \
     { LB_CREATE_OPTS_VERSION, NULL, NULL, LB_EXPIRES_DEFAULT, NULL, NULL, NULL, 0 }
+/* clang-format on */
 
 /*
  * Every call below returns LB_OK or one of:
@@ -443,6 +447,10 @@ typedef struct lb_loop_hooks {
     void (*set_timer)(void *loop_data, long timeout_ms);
     void *loop_data;
 } lb_loop_hooks;
+
+/* clang-format off */
+#define LB_LOOP_HOOKS_INIT { LB_LOOP_HOOKS_VERSION, NULL, NULL, NULL }
+/* clang-format on */
 
 /**
  * Hand the client to an outside loop. Set it before the first

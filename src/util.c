@@ -104,6 +104,7 @@ lb_code error_set(lb_error *err, lb_code code, int http_status, const char *fmt,
     err->http_status = http_status;
     utf8_copy(err->message, sizeof err->message, tmp, strlen(tmp));
     err->error_code[0] = '\0';
+    memset(err->reserved, 0, sizeof err->reserved);
     return code;
 }
 

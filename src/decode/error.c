@@ -171,6 +171,7 @@ lb_code error_from_response(int status, const char *body, size_t len, const char
     err->http_status = status;
     err->error_code[0] = '\0';
     err->message[0] = '\0';
+    memset(err->reserved, 0, sizeof err->reserved);
 
     lb_buf raw = {0}, line = {0}, redacted = {0};
     yajl_val doc = NULL;

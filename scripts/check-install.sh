@@ -22,7 +22,7 @@ mkdir -p "$scratch/consumer"
 cat > "$scratch/consumer/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.18)
 project(consumer C)
-find_package(Litterbox 0.1 REQUIRED)
+find_package(Litterbox 1.0 REQUIRED)
 add_executable(consumer main.c)
 target_link_libraries(consumer PRIVATE Litterbox::litterbox)
 CM

@@ -1,4 +1,4 @@
-/* T3 (perf.md): N concurrent creates on one thread against a server that
+/* T3 (docs/performance.md): N concurrent creates on one thread against a server that
  * holds each for 2 s, through liblitterbox's non-blocking API ("lb") or a
  * plain libcurl multi loop ("curl", the baseline).
  *

@@ -1,5 +1,5 @@
 /* Building a call: the URL, the headers and the JSON body (docs/wire.md,
- * Requests; docs/api.md, Requests). Nothing here touches the network. */
+ * Requests and Create). Nothing here touches the network. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -226,7 +226,7 @@ static H_UNUSED void check_host(const lb_host *got, const lb_host *want)
 
 /* ---- requests ---- */
 
-/* The headers every request carries (rule 1). auth: 1 when the token must
+/* The headers every request carries (docs/wire.md, Requests). auth: 1 when the token must
  * be there, 0 when it must not. */
 static H_UNUSED void check_common_headers(const fs_request *r, int auth, const char *ua)
 {

@@ -1,5 +1,5 @@
 /* Every public call against the fake server, as a table of {canned response,
- * call, expected request, expected outcome}: sdk.md rules 1-8 and 10 as far
+ * call, expected request, expected outcome}: docs/api.md and docs/wire.md as far
  * as one request shows them. The client's base URL carries a path prefix
  * (/api) throughout. Each row runs through the blocking call and through its
  * _async form driven by lb_client_run. */
@@ -88,7 +88,7 @@ static const char *const hdr_colon_value[] = {"X-Url: https://a.example:8443/x",
 #define R(st, bd) {.status = (st), .body = (bd)}
 
 static const call_case cases[] = {
-    /* ---- create: exactly the fields set (rule 2) ---- */
+    /* ---- create: exactly the fields set (docs/wire.md, Create) ---- */
     {__LINE__, "create, NULL opts", OP_CREATE, .resp = R(201, CURRENT_GEN_BODY),
      .method = "POST", .path = "/hosts", .body_rule = B_JSON, .body = "{}", .code = LB_OK,
      .host = &want_current},
@@ -177,7 +177,7 @@ static const call_case cases[] = {
      .method = "POST", .path = "/hosts", .body_rule = B_JSON, .body = "{}",
      .code = LB_ERR_RESPONSE, .msg = "ssh_port"},
 
-    /* ---- create: refused arguments, nothing sent (rule 3) ---- */
+    /* ---- create: refused arguments, nothing sent (docs/api.md, Argument checks) ---- */
     {__LINE__, "create, image \"\"", OP_CREATE, .create = OPTS(.image = ""),
      .code = LB_ERR_INVALID, .msg = "image"},
     {__LINE__, "create, provider \"\"", OP_CREATE, .create = OPTS(.provider = ""),
@@ -297,7 +297,7 @@ static const call_case cases[] = {
     {__LINE__, "list, 401", OP_LIST, .resp = R(401, "{\"detail\":\"service token required\"}"),
      .method = "GET", .path = "/hosts", .code = LB_ERR_AUTH, .msg = "service token required"},
 
-    /* ---- delete (rule 7) ---- */
+    /* ---- delete (docs/wire.md, Renew and delete) ---- */
     {__LINE__, "delete, 204", OP_DELETE, .a = HOST_ID, .resp = R(204, NULL), .method = "DELETE",
      .path = "/hosts/" HOST_ID, .code = LB_OK},
     {__LINE__, "delete, 200 empty", OP_DELETE, .a = "h1", .resp = R(200, NULL),
@@ -435,7 +435,7 @@ static const call_case cases[] = {
     {__LINE__, "proxy detach, bad host id", OP_PROXY_DETACH, .a = "web", .b = NULL,
      .code = LB_ERR_INVALID, .msg = "id"},
 
-    /* ---- the token never reaches a message (rule 10) ---- */
+    /* ---- the token never reaches a message (docs/api.md, Secrets) ---- */
     {__LINE__, "token echoed in a detail", OP_GET, .a = "h1",
      .resp = R(403, "{\"detail\":\"token " TOKEN " rejected\"}"), .method = "GET",
      .path = "/hosts/h1", .code = LB_ERR_AUTH, .msg = "token *** rejected"},

@@ -1,6 +1,6 @@
 /* Client construction (lb_client_new, lb_client_from_env: rules 3 and 9),
- * request headers (rule 1), and secrets in messages and the debug log
- * (rule 10). */
+ * request headers (docs/wire.md, Requests), and secrets in messages and
+ * the debug log (docs/api.md, Secrets). */
 #include <ctype.h>
 #include <pthread.h>
 

@@ -396,6 +396,31 @@ LB_EXTERN lb_call *lb_detach_proxy_async(lb_client *c, const char *name, const c
                                          lb_callback cb, void *userdata, lb_error *err);
 
 /**
+ * Keep a host's lease alive: renew it at once, then every third of
+ * @p ttl_s, each time to now + @p ttl_s (rounded up to a whole second),
+ * until the call is cancelled. One such call per host keeps any number of
+ * hosts alive on one client's loop; there is no blocking form.
+ *
+ * A renew that fails with ::LB_ERR_UNAVAILABLE is tried again sooner (a
+ * twelfth of the TTL, doubling up to a third), for as long as the last
+ * lease it set has not passed. The callback fires once, at the end:
+ * ::LB_ERR_CANCELLED after lb_call_cancel() or when the client closes; the
+ * refusal that ended it (::LB_ERR_NOT_FOUND once the host is gone,
+ * ::LB_ERR_CONFLICT when it left `active`, ::LB_ERR_AUTH, ...); or
+ * ::LB_ERR_UNAVAILABLE when the service stayed unreachable until the lease
+ * passed. It never ends with LB_OK, and while it lives it counts in
+ * lb_client_pending(), so lb_client_run() with no time limit returns only
+ * after it ends.
+ *
+ * @param ttl_s the lease each renew sets, in seconds: at least 1, at most
+ *              ten years.
+ * @return a handle for lb_call_cancel(), or NULL with @p err filled
+ *         (::LB_ERR_INVALID for a bad id or ttl, ::LB_ERR_NOMEM).
+ */
+LB_EXTERN lb_call *lb_keep_host_async(lb_client *c, const char *id, double ttl_s, lb_callback cb,
+                                      void *userdata, lb_error *err);
+
+/**
  * Cancel a call that has not finished: its callback fires with
  * LB_ERR_CANCELLED before this returns. A cancelled create may still
  * provision a host on the service (the request may already be there): to

@@ -3,10 +3,12 @@
  * blocking form runs that request on a lane (blocking.c), the non-blocking
  * form hands it to async.c. The entry points an event loop drives a
  * client with are here too: they forward to async.c. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "validate.h"
@@ -403,6 +405,51 @@ lb_call *lb_detach_proxy_async(lb_client *c, const char *name, const char *host_
     lb_error e;
     return nonblocking(c, prepare_proxy_host(c, "DELETE", name, host_id, RESULT_NONE, &e), &e, cb,
                       userdata, err);
+}
+
+/* ---- keeping leases ---- */
+
+#define KEEP_TTL_MAX (10.0 * 365 * 86400)
+
+typedef struct keep_ctx {
+    lb_client *client;
+    double ttl_s;
+    char id[]; /* checked by check_host_id */
+} keep_ctx;
+
+/* The keeper's next renew: to now + the TTL, in whole seconds. */
+static lb_request *keep_next(void *ctx, lb_error *err)
+{
+    keep_ctx *k = ctx;
+    long long until = (long long)time(NULL) + (long long)ceil(k->ttl_s);
+    return prepare_renew(k->client, k->id, until, err);
+}
+
+lb_call *lb_keep_host_async(lb_client *c, const char *id, double ttl_s, lb_callback cb,
+                            void *userdata, lb_error *err)
+{
+    if (check_client(c, err) != LB_OK || check_host_id("host id", id, err) != LB_OK)
+        return NULL;
+    if (!(ttl_s >= 1.0 && ttl_s <= KEEP_TTL_MAX)) {
+        error_set(err, LB_ERR_INVALID, 0, "ttl_s must be between 1 second and ten years");
+        return NULL;
+    }
+    if (!cb) {
+        error_set(err, LB_ERR_INVALID, 0, "callback is NULL");
+        return NULL;
+    }
+    size_t n = strlen(id) + 1;
+    keep_ctx *k = malloc(sizeof *k + n);
+    async_state *a = k ? client_async(c) : NULL;
+    if (!a) {
+        free(k);
+        error_set(err, LB_ERR_NOMEM, 0, "out of memory");
+        return NULL;
+    }
+    k->client = c;
+    k->ttl_s = ttl_s;
+    memcpy(k->id, id, n);
+    return async_keep(a, keep_next, k, free, ttl_s, cb, userdata, err);
 }
 
 /* ---- driving the non-blocking calls ---- */

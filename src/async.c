@@ -8,7 +8,13 @@
  * outside loop's (lb_loop_hooks), or by default the built-in poll(2) set
  * that async_run polls. The loop reports back through async_fd_ready and
  * async_timer_fired, and every transfer that ends goes through
- * engine_complete and then its callback, exactly once. */
+ * engine_complete and then its callback, exactly once.
+ *
+ * A keeper (lb_keep_host_async) is a call that runs again and again: after
+ * each renew it sleeps until its next one is due, and its callback fires
+ * only when it ends. The one timer the loop holds is therefore the earliest
+ * of three: libcurl's, the first sleeper's, and "now" while calls that
+ * failed before the wire wait for their callbacks. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +25,21 @@
 #include "engine.h"
 
 /* QUEUED: waiting for a slot; RUNNING: on the wire; FAILED: ended before
- * reaching the wire, its callback due at the next dispatch; FIRING: its
- * callback is running. */
-enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_FAILED, CALL_FIRING };
+ * reaching the wire, its callback due at the next dispatch; SLEEPING: a
+ * keeper between two renews; FIRING: its callback is running. */
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_FAILED, CALL_SLEEPING, CALL_FIRING };
+
+/* What makes a call a keeper: how to build its next request, and when. */
+typedef struct keeper {
+    request_maker make;
+    void *ctx;
+    void (*free_ctx)(void *ctx);
+    double interval; /* seconds between two renews that succeed */
+    double ttl;      /* the lease each renew sets */
+    double backoff;  /* the wait after the next transient failure */
+    double deadline; /* monotonic: the last lease set passes; retries stop */
+    double wake;     /* monotonic: the next renew, while sleeping */
+} keeper;
 
 struct lb_call {
     async_state *async;
@@ -30,7 +48,8 @@ struct lb_call {
     lb_callback cb;
     void *userdata;
     enum call_state state;
-    struct lb_call *prev, *next; /* in the queue or the running list */
+    keeper *keep; /* NULL for a call that runs once */
+    struct lb_call *prev, *next; /* in the list its state names */
 };
 
 typedef struct call_list {
@@ -41,7 +60,7 @@ typedef struct call_list {
 struct async_state {
     CURLM *multi;
     long max_connections;
-    call_list queued, running, failed;
+    call_list queued, running, failed, sleeping;
     CURL **idle_easy; /* easy handles kept for reuse */
     size_t idle_count, idle_cap;
     CURL **orphans; /* handles libcurl would not let go of (see unwire) */
@@ -51,6 +70,8 @@ struct async_state {
     lb_poll_set own;     /* what async_run polls */
     int dispatching;     /* callbacks are running: async_run refuses */
     int closing;
+    double curl_due;  /* monotonic: libcurl's timer; < 0 when none */
+    double sleep_due; /* monotonic: the first sleeper's wake; < 0 when none */
 };
 
 static double now_s(void)
@@ -101,10 +122,29 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     return 0;
 }
 
+/* Arms the loop's one timer for the earliest of what is due. */
+static void arm(async_state *a)
+{
+    double due = a->failed.head ? 0 : -1; /* 0: at once */
+    if (a->curl_due >= 0 && (due < 0 || a->curl_due < due))
+        due = a->curl_due;
+    if (a->sleep_due >= 0 && (due < 0 || a->sleep_due < due))
+        due = a->sleep_due;
+    long ms = -1;
+    if (due == 0) {
+        ms = 0;
+    } else if (due > 0) {
+        double left = (due - now_s()) * 1000.0;
+        ms = left <= 0 ? 0 : left > 86400000.0 ? 86400000L : (long)(left + 0.999);
+    }
+    a->hooks.set_timer(a->hooks.loop_data, ms);
+}
+
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     async_state *a = userp;
-    a->hooks.set_timer(a->hooks.loop_data, timeout_ms);
+    a->curl_due = timeout_ms < 0 ? -1.0 : now_s() + (double)timeout_ms / 1000.0;
+    arm(a);
     return 0;
 }
 
@@ -125,6 +165,7 @@ async_state *async_new(long max_connections)
         return NULL;
     a->max_connections = max_connections;
     a->own.deadline_ms = -1;
+    a->curl_due = a->sleep_due = -1.0;
     use_own_loop(a);
     a->multi = curl_multi_init();
     if (!a->multi) {
@@ -205,6 +246,10 @@ static void fire(lb_call *call)
     call->cb(call, &res, call->userdata);
     a->dispatching--;
     request_free(r);
+    if (call->keep) {
+        call->keep->free_ctx(call->keep->ctx);
+        free(call->keep);
+    }
     free(call);
 }
 
@@ -222,7 +267,80 @@ static void fail_later(async_state *a, lb_call *call, lb_code code, const char *
     call->req->code = error_set(&call->req->error, code, 0, "%s", why);
     call->state = CALL_FAILED;
     list_push(&a->failed, call);
-    a->hooks.set_timer(a->hooks.loop_data, 0);
+    arm(a);
+}
+
+/* ---- keepers ---- */
+
+static void sleep_due_update(async_state *a)
+{
+    a->sleep_due = -1.0;
+    for (lb_call *c = a->sleeping.head; c; c = c->next)
+        if (a->sleep_due < 0 || c->keep->wake < a->sleep_due)
+            a->sleep_due = c->keep->wake;
+}
+
+/* Puts a keeper to sleep until wake, dropping its last result. */
+static void keeper_sleep(async_state *a, lb_call *call, double wake)
+{
+    void *result = request_take_result(call->req);
+    if (result && call->req->kind == RESULT_HOST)
+        lb_host_free(result);
+    call->keep->wake = wake;
+    call->state = CALL_SLEEPING;
+    list_push(&a->sleeping, call);
+    if (a->sleep_due < 0 || wake < a->sleep_due)
+        a->sleep_due = wake;
+}
+
+/* A keeper's renew ended: sleep until the next one, retry a transient
+ * failure while its lease lasts, or end with the refusal. */
+static void keeper_after(async_state *a, lb_call *call)
+{
+    keeper *k = call->keep;
+    lb_code code = call->req->code;
+    double now = now_s();
+    if (code == LB_OK) {
+        k->deadline = now + k->ttl;
+        k->backoff = k->ttl / 12 < 5.0 ? k->ttl / 12 : 5.0;
+        keeper_sleep(a, call, now + k->interval);
+    } else if (lb_code_is_retryable(code) && now < k->deadline) {
+        double wake = now + k->backoff;
+        k->backoff = k->backoff * 2 < k->interval ? k->backoff * 2 : k->interval;
+        keeper_sleep(a, call, wake < k->deadline ? wake : k->deadline);
+    } else {
+        fire(call);
+    }
+}
+
+/* Sleepers whose time came get their next request and join the queue. */
+static void keepers_wake(async_state *a, double now)
+{
+    if (a->sleep_due < 0 || now < a->sleep_due)
+        return;
+    lb_call *call = a->sleeping.head;
+    while (call) {
+        lb_call *next = call->next;
+        if (call->keep->wake <= now) {
+            list_remove(&a->sleeping, call);
+            lb_error err;
+            lb_request *r = call->keep->make(call->keep->ctx, &err);
+            if (!r) {
+                call->req->code = err.code;
+                call->req->error = err;
+                call->state = CALL_FAILED;
+                list_push(&a->failed, call);
+            } else {
+                request_free(call->req);
+                call->req = r;
+                r->driver = call;
+                call->state = CALL_QUEUED;
+                list_push(&a->queued, call);
+            }
+        }
+        call = next;
+    }
+    sleep_due_update(a);
 }
 
 /* Moves queued calls onto the wire while slots are free. */
@@ -288,7 +406,10 @@ static void dispatch(async_state *a)
             continue;
         engine_complete(r, call->easy, result);
         unwire(call);
-        fire(call);
+        if (call->keep)
+            keeper_after(a, call);
+        else
+            fire(call);
     }
     pump(a);
     while (a->failed.head) {
@@ -296,6 +417,7 @@ static void dispatch(async_state *a)
         list_remove(&a->failed, call);
         fire(call);
     }
+    arm(a);
 }
 
 lb_call *async_start(async_state *a, lb_request *r, lb_callback cb, void *userdata,
@@ -334,11 +456,40 @@ lb_code lb_call_cancel(lb_call *call)
         list_remove(&a->queued, call);
     else if (call->state == CALL_FAILED)
         list_remove(&a->failed, call);
+    else if (call->state == CALL_SLEEPING) {
+        list_remove(&a->sleeping, call);
+        sleep_due_update(a);
+    }
     else
         unwire(call);
     fire_cancelled(call, "cancelled");
     pump(a);
+    arm(a);
     return LB_OK;
+}
+
+lb_call *async_keep(async_state *a, request_maker make, void *ctx, void (*free_ctx)(void *ctx),
+                    double ttl_s, lb_callback cb, void *userdata, lb_error *err)
+{
+    keeper *k = calloc(1, sizeof *k);
+    lb_request *r = k ? make(ctx, err) : NULL;
+    lb_call *call = r ? async_start(a, r, cb, userdata, err) : NULL;
+    if (!call) {
+        if (!k)
+            error_set(err, LB_ERR_NOMEM, 0, "out of memory");
+        free(k);
+        free_ctx(ctx);
+        return NULL;
+    }
+    k->make = make;
+    k->ctx = ctx;
+    k->free_ctx = free_ctx;
+    k->ttl = ttl_s;
+    k->interval = ttl_s / 3;
+    k->backoff = ttl_s / 12 < 5.0 ? ttl_s / 12 : 5.0;
+    k->deadline = now_s() + ttl_s;
+    call->keep = k;
+    return call;
 }
 
 int async_dispatching(const async_state *a)
@@ -348,7 +499,7 @@ int async_dispatching(const async_state *a)
 
 size_t async_pending(const async_state *a)
 {
-    return a->queued.count + a->running.count + a->failed.count;
+    return a->queued.count + a->running.count + a->failed.count + a->sleeping.count;
 }
 
 void async_fd_ready(async_state *a, int fd, int events)
@@ -362,8 +513,16 @@ void async_fd_ready(async_state *a, int fd, int events)
 
 void async_timer_fired(async_state *a)
 {
-    int running;
-    curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    double now = now_s();
+    /* The timer is shared: libcurl hears of it only when its own time has
+     * come (with a millisecond of slack for loops that round), so that a
+     * sleeper's wakeup never consumes libcurl's timer. */
+    if (a->curl_due >= 0 && now + 0.001 >= a->curl_due) {
+        a->curl_due = -1.0;
+        int running;
+        curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    keepers_wake(a, now);
     dispatch(a);
 }
 
@@ -445,8 +604,8 @@ void async_free(async_state *a)
         unwire(call);
         fire_cancelled(call, "the client was closed");
     }
-    call_list *waiting[] = {&a->queued, &a->failed};
-    for (size_t i = 0; i < 2; i++) {
+    call_list *waiting[] = {&a->queued, &a->failed, &a->sleeping};
+    for (size_t i = 0; i < 3; i++) {
         while (waiting[i]->head) {
             lb_call *call = waiting[i]->head;
             list_remove(waiting[i], call);

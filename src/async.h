@@ -21,6 +21,14 @@ void async_free(async_state *a);
  * memory ran out or the state is closing (r is then freed). */
 lb_call *async_start(async_state *a, lb_request *r, lb_callback cb, void *userdata,
                      lb_error *err);
+/* A keeper's next request: a renew to now + its TTL. NULL with err when
+ * it cannot be built. */
+typedef lb_request *(*request_maker)(void *ctx, lb_error *err);
+/* Starts a keeper (lb_keep_host_async): make(ctx)'s request now, then
+ * again every third of ttl_s, until cancelled or refused. ctx is freed
+ * with free_ctx when the call ends (or at once when it cannot start). */
+lb_call *async_keep(async_state *a, request_maker make, void *ctx, void (*free_ctx)(void *ctx),
+                    double ttl_s, lb_callback cb, void *userdata, lb_error *err);
 size_t async_pending(const async_state *a);
 /* 1 while completion callbacks run. */
 int async_dispatching(const async_state *a);

@@ -25,6 +25,7 @@ static const char usage[] =
     "                        [--fake-delay SECONDS] [--lease-ttl DURATION]\n"
     "                        [--idempotency-ttl DURATION] [--reap-interval DURATION]\n"
     "                        [--max-hosts N] [--wire current|v1]\n"
+    "       litterbox-server --version\n"
     "\n"
     "The Litterbox host API on one machine. DURATION is a number with s, m, h or d.\n"
     "Tokens: --token-file (one a line, # comments) and LITTERBOX_SERVER_TOKENS\n"
@@ -69,6 +70,15 @@ static int read_token_file(const char *path, tokens *t)
 {
     FILE *f = fopen(path, "r");
     if (!f) return fail("--token-file %s: %s", path, strerror(errno));
+    /* Anyone who can read the file can call the API: say so, but start
+     * (a shared test machine may want exactly that). */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr,
+                "litterbox-server: warning: --token-file %s is readable by %s (mode %03o); "
+                "anyone who can read it can call this server: chmod 600 %s\n",
+                path, (st.st_mode & 007) ? "others" : "its group", (unsigned)(st.st_mode & 0777),
+                path);
     char line[4096];
     while (fgets(line, sizeof line, f))
         token_add(t, line, strlen(line));
@@ -116,6 +126,10 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("litterbox-server %s\n", LBS_VERSION);
             return 0;
         }
         if (strcmp(a, "--allow-remote") == 0) {

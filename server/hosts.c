@@ -26,10 +26,10 @@ static int parse_body(request *r, jnode **out, verrs *e)
     const char *body = request_body(r, &len);
     *out = NULL;
     if (!body) return 0;
-    char why[128];
-    *out = json_parse(body, len, why, sizeof why);
+    json_error err;
+    *out = json_parse(body, len, &err);
     if (!*out) {
-        verrs_json_invalid(e, why);
+        verrs_json_invalid(e, &err);
         return -1;
     }
     return 0;

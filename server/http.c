@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +283,31 @@ static void copy_path_for_log(char *dst, size_t size, const char *url)
     dst[i] = '\0';
 }
 
+typedef struct length_seen {
+    const char *first;
+    int conflict;
+} length_seen;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    length_seen *seen = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0) return MHD_YES;
+    if (!seen->first)
+        seen->first = value ? value : "";
+    else if (strcmp(seen->first, value ? value : "") != 0)
+        seen->conflict = 1;
+    return MHD_YES;
+}
+
+static int content_length_conflict(struct MHD_Connection *conn)
+{
+    length_seen seen = {NULL, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, on_header, &seen);
+    return seen.conflict;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -324,6 +350,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r->route) {
             reply_error(r, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found",
                         NULL);
+            return send_answer(r);
+        }
+        /* Two Content-Length headers that disagree frame the body two ways
+         * (request smuggling through a proxy that reads the other one). */
+        if (content_length_conflict(conn)) {
+            r->close_after = 1;
+            reply_error(r, 400, "conflicting Content-Length headers", NULL);
             return send_answer(r);
         }
         const char *cl =

@@ -22,9 +22,9 @@ void route_proxy_create(request *r, const char *const *p)
     const char *text = request_body(r, &len);
     jnode *body = NULL;
     if (text) {
-        char why[128];
-        body = json_parse(text, len, why, sizeof why);
-        if (!body) verrs_json_invalid(&e, why);
+        json_error err;
+        body = json_parse(text, len, &err);
+        if (!body) verrs_json_invalid(&e, &err);
     }
     if (!text || body) validate_proxy_create(body, &e);
     json_free(body);

@@ -68,8 +68,23 @@ typedef struct jnode {
     struct jnode **kids;
 } jnode;
 
-/* NULL when the text is not one JSON value (why says where). */
-jnode *json_parse(const char *text, size_t len, char *why, size_t why_size);
+/* An object or array may hold at most this many members (env's limit). */
+#define JSON_MAX_MEMBERS 256
+
+enum json_fail { JSON_OK, JSON_SYNTAX, JSON_TOO_DEEP, JSON_TOO_MANY, JSON_BAD_UTF8, JSON_NOMEM };
+
+typedef struct json_error {
+    enum json_fail fail;
+    char why[128];  /* for the log; never echoes the input */
+    char where[32]; /* JSON_TOO_MANY: the member that holds too many ("env"), or "" */
+} json_error;
+
+/* NULL when the text is not one JSON value the server takes (err says
+ * why). Every string in the tree is strict UTF-8. */
+jnode *json_parse(const char *text, size_t len, json_error *err);
+/* 1 when len bytes of s are strict UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+int utf8_strict(const char *s, size_t len);
 void json_free(jnode *n);
 /* The member named key, or NULL. */
 const jnode *json_get(const jnode *obj, const char *key);
@@ -113,8 +128,8 @@ int validate_proxy_name(const char *name, verrs *e);
 void validate_host_id(const char *id, verrs *e);
 /* An Idempotency-Key header value; NULL (absent) is fine. */
 void validate_idempotency_key(const char *key, verrs *e);
-/* The body could not be parsed at all. */
-void verrs_json_invalid(verrs *e, const char *why);
+/* The body could not be parsed at all, or was refused while parsing. */
+void verrs_json_invalid(verrs *e, const json_error *err);
 
 /* ---- store.c: hosts, leases, idempotency keys -------------------------- */
 

@@ -41,6 +41,7 @@ struct request {
     int too_big;
     enum phase phase;
     int status;      /* the answer's status, 0 until answered */
+    int retry_after; /* seconds for a Retry-After header; 0: none */
     char *answer;    /* its body; NULL for none */
     int close_after; /* close the connection once answered */
 };
@@ -214,6 +215,11 @@ static enum MHD_Result send_answer(request *r)
     if (r->status != 204)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (r->close_after) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->retry_after) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->phase = PH_ANSWERED;
@@ -244,8 +250,27 @@ static void *deferred_main(void *arg)
     return NULL;
 }
 
-void request_defer(request *r, void (*job)(request *r, void *data), void *data)
+void request_defer(request *r, void (*job)(request *r, void *data), void *data,
+                   void (*drop)(void *data))
 {
+    /* Each job is a thread (a create may wait minutes for its provider or
+     * for another create's idempotency key): bounded, and the client told
+     * when to come back. */
+    pthread_mutex_lock(&H.mu);
+    int full = H.deferred >= g_config.max_pending;
+    if (!full) H.deferred++;
+    pthread_mutex_unlock(&H.mu);
+    if (full) {
+        drop(data);
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "too many creates and deletes in flight (at most %ld, --max-pending); retry "
+                 "shortly",
+                 g_config.max_pending);
+        r->retry_after = 1;
+        reply_error(r, 503, detail, NULL);
+        return;
+    }
     deferred_job *d = xcalloc(1, sizeof *d);
     d->r = r;
     d->job = job;
@@ -258,15 +283,13 @@ void request_defer(request *r, void (*job)(request *r, void *data), void *data)
     /* Roomy: a provider's create runs on it (and sanitizers grow frames). */
     pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
     pthread_t t;
-    pthread_mutex_lock(&H.mu);
-    H.deferred++;
-    pthread_mutex_unlock(&H.mu);
     if (pthread_create(&t, &attr, deferred_main, d) != 0) {
         /* No thread: answer here, as the job would have. */
         pthread_mutex_lock(&H.mu);
         H.deferred--;
         pthread_mutex_unlock(&H.mu);
         free(d);
+        drop(data);
         reply_error(r, 503, "the server cannot start a thread for this request", NULL);
         MHD_resume_connection(r->conn);
     }
@@ -544,10 +567,12 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     return 0;
 }
 
-void http_stop(void)
+int http_stop(int64_t grace_ms)
 {
-    if (!H.daemon) return;
-    /* Stop accepting; connections already open may finish what they sent.
+    if (!H.daemon) return 0;
+    /* Stop accepting; requests in flight and deferred jobs get grace_ms to
+     * finish, and no more: a client that sends half a body and waits could
+     * otherwise hold the stop off for as long as libmicrohttpd's timeout.
      * The listening socket is closed only after MHD_stop_daemon: its worker
      * threads may still be taking it out of their epoll sets (libmicrohttpd's
      * rule for MHD_quiesce_daemon; closing it first was a data race TSan
@@ -557,12 +582,19 @@ void http_stop(void)
     H.stopping = 1;
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 600; /* a create on a slow provider, at worst */
+    int64_t ns = (int64_t)deadline.tv_nsec + (grace_ms % 1000) * 1000000;
+    deadline.tv_sec += (time_t)(grace_ms / 1000) + (time_t)(ns / 1000000000);
+    deadline.tv_nsec = (long)(ns % 1000000000);
     while ((H.in_flight > 0 || H.deferred > 0) &&
            pthread_cond_timedwait(&H.idle, &H.mu, &deadline) != ETIMEDOUT) {
     }
+    long jobs = H.deferred;
     pthread_mutex_unlock(&H.mu);
-    MHD_stop_daemon(H.daemon);
+    /* A job still running holds a suspended connection, which
+     * MHD_stop_daemon must never meet (it aborts): leave the daemon, and
+     * everything the job uses, to the end of the process. */
+    if (jobs > 0) return -1;
+    MHD_stop_daemon(H.daemon); /* closes idle and stalled connections */
     H.daemon = NULL;
     if (fd >= 0) close(fd);
     H.listen_fd = -1;
@@ -572,4 +604,5 @@ void http_stop(void)
     }
     free(H.tokens);
     H.tokens = NULL;
+    return 0;
 }

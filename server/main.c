@@ -24,7 +24,8 @@ static const char usage[] =
     "                        [--state-dir DIR] [--db PATH] [--default-provider local|fake]\n"
     "                        [--fake-delay SECONDS] [--lease-ttl DURATION]\n"
     "                        [--idempotency-ttl DURATION] [--reap-interval DURATION]\n"
-    "                        [--max-hosts N] [--wire current|v1]\n"
+    "                        [--max-hosts N] [--max-pending N] [--stop-grace DURATION]\n"
+    "                        [--wire current|v1]\n"
     "       litterbox-server --version\n"
     "\n"
     "The Litterbox host API on one machine. DURATION is a number with s, m, h or d.\n"
@@ -32,7 +33,8 @@ static const char usage[] =
     "(comma-separated). Defaults: --listen 127.0.0.1:8780, --state-dir\n"
     "$XDG_STATE_HOME/litterbox-server (else ~/.local/state/litterbox-server),\n"
     "--default-provider local, --lease-ttl 1h, --idempotency-ttl 24h,\n"
-    "--reap-interval 10s, --max-hosts 64, --wire current.\n";
+    "--reap-interval 10s, --max-hosts 64, --max-pending 64, --stop-grace 10s,\n"
+    "--wire current.\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -121,6 +123,8 @@ int main(int argc, char **argv)
     g_config.idem_ttl_ms = 24 * 3600 * 1000LL;
     g_config.reap_interval_ms = 10 * 1000LL;
     g_config.max_hosts = 64;
+    g_config.max_pending = 64;
+    g_config.stop_grace_ms = 10 * 1000LL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -139,7 +143,8 @@ int main(int argc, char **argv)
         static const char *const with_value[] = {
             "--listen",           "--token-file", "--state-dir", "--db",
             "--default-provider", "--fake-delay", "--lease-ttl", "--idempotency-ttl",
-            "--reap-interval",    "--max-hosts",  "--wire",      NULL};
+            "--reap-interval",    "--max-hosts",  "--wire",      "--max-pending",
+            "--stop-grace",       NULL};
         const char *val = NULL;
         size_t k;
         for (k = 0; with_value[k]; k++) {
@@ -182,13 +187,21 @@ int main(int argc, char **argv)
             if (strcmp(val, "current") != 0 && strcmp(val, "v1") != 0)
                 return fail("--wire %s: expected current or v1", val);
             wire = val;
-        } else if (strcmp(opt, "--max-hosts") == 0) {
+        } else if (strcmp(opt, "--max-hosts") == 0 || strcmp(opt, "--max-pending") == 0) {
             char *end;
             errno = 0;
             long n = strtol(val, &end, 10);
-            if (errno || *end || end == val || n < 1)
-                return fail("--max-hosts %s: expected a number of at least 1", val);
-            g_config.max_hosts = n;
+            if (errno || *end || end == val || n < 1 || n > 100000)
+                return fail("%s %s: expected a number from 1 to 100000", opt, val);
+            if (strcmp(opt, "--max-hosts") == 0)
+                g_config.max_hosts = n;
+            else
+                g_config.max_pending = n;
+        } else if (strcmp(opt, "--stop-grace") == 0) {
+            int64_t ms = parse_duration(val);
+            if (ms < 0 || ms > 3600 * 1000LL)
+                return fail("--stop-grace %s: expected a duration from 0s to 1h, e.g. 10s", val);
+            g_config.stop_grace_ms = ms;
         } else {
             int64_t ms = parse_duration(val);
             if (ms <= 0)
@@ -252,6 +265,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    test_hook_init();
     char why[512];
     umask(077); /* the database holds private keys for a while */
     if (store_open(db, why, sizeof why) != 0) {
@@ -295,8 +309,23 @@ int main(int argc, char **argv)
     sigwait(&stop_signals, &sig);
     fprintf(stderr, "litterbox-server: %s: finishing requests in flight, then stopping\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    http_stop();
+    int clean = http_stop(g_config.stop_grace_ms) == 0;
     reaper_stop();
+    if (!clean) {
+        /* Creates or deletes still run after the grace: their hosts become
+         * `error` (the next start's reaper removes what they made), the
+         * database closes under the store's lock, and the process ends
+         * without freeing the providers or the HTTP daemon those threads
+         * still use. */
+        size_t n = store_fail_provisioning("the server stopped before this host was ready");
+        store_close();
+        fprintf(stderr,
+                "litterbox-server: stopped after %lld ms with work still running; %zu "
+                "unfinished create(s) marked error\n",
+                (long long)g_config.stop_grace_ms, n);
+        fflush(stderr);
+        _exit(0);
+    }
     providers_stop();
     store_close();
     fprintf(stderr, "litterbox-server: stopped\n");

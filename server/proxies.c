@@ -60,10 +60,11 @@ static void proxy_host(request *r, const char *const *p)
         reply_error(r, 404, "host not found", NULL);
         return;
     }
-    if (strcmp(h.status, "bootstrapping") != 0 && strcmp(h.status, "active") != 0) {
+    if (h.status != HOST_ACTIVE) {
         char detail[128];
         snprintf(detail, sizeof detail,
-                 "host is %s; proxies attach to bootstrapping or active hosts", h.status);
+                 "host is %s; proxies attach to bootstrapping or active hosts",
+                 host_status_name(h.status));
         reply_error(r, 409, detail, "HOST_STATE");
     } else {
         unsupported(r, h.provider);

@@ -163,6 +163,13 @@ void local_sandbox_args(local_buf *b, const local_sandbox *s)
     opt2(b, "--tmpfs", "/var/tmp");
     opt2(b, "--chdir", s->sandbox_home);
 
+    /* A user namespace of its own, in which no further one can be made
+     * (`unshare -U -r` would hand the session a root it can use against
+     * kernel interfaces), and a network of its own: only its loopback, so
+     * no reaching the API, other hosts' sshd, or anything beyond. */
+    local_buf_arg(b, "--unshare-user");
+    local_buf_arg(b, "--disable-userns");
+    local_buf_arg(b, "--unshare-net");
     local_buf_arg(b, "--unshare-pid");
     local_buf_arg(b, "--unshare-ipc");
     local_buf_arg(b, "--unshare-uts");

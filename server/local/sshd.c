@@ -85,7 +85,9 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
                      "PrintMotd no\n"
                      "PrintLastLog no\n"
                      "Banner none\n"
-                     "LoginGraceTime 30\n"
+                     "LoginGraceTime 10\n"
+                     "MaxStartups 4:50:10\n"
+                     "MaxAuthTries 3\n"
                      "LogLevel INFO\n",
                      port, c->host_dir, c->login_user, c->session_dir,
                      c->strict_modes ? "yes" : "no");

@@ -3,6 +3,7 @@
  * goes through; and the start-up check of hosts the store remembers.
  * Status changes are the store's (store.c); this file asks for them and
  * answers with what it got. */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,42 @@ static void reply_host(request *r, int status, const host_rec *h, const char *pr
 
 typedef struct create_job {
     create_req req;
-    char *idem_key;
+    char *idem_key; /* scoped: "<token scope>/<key>" */
+    char fingerprint[17];
     provider *prov;
 } create_job;
+
+static int by_key(const void *a, const void *b, void *keys)
+{
+    char **k = keys;
+    return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+/* What the create asks for, as a digest: the provider it goes to and every
+ * field that shapes the host (env in key order, so that the order of a
+ * JSON object does not count). A key reused with another request is
+ * refused rather than replayed. */
+static void request_fingerprint(const create_req *q, const char *provider_name, char out[17])
+{
+    uint64_t h;
+    fingerprint_start(&h);
+    const char *fields[] = {provider_name, q->image ? q->image : "\x01",
+                            q->instance_type ? q->instance_type : "\x01"};
+    for (size_t i = 0; i < 3; i++)
+        fingerprint_add(&h, fields[i], strlen(fields[i]));
+    long long nums[] = {q->disk_gb, q->expires_set, q->expires_ms};
+    fingerprint_add(&h, nums, sizeof nums);
+    size_t *order = xcalloc(q->env_count, sizeof *order);
+    for (size_t i = 0; i < q->env_count; i++)
+        order[i] = i;
+    qsort_r(order, q->env_count, sizeof *order, by_key, q->env_keys);
+    for (size_t i = 0; i < q->env_count; i++) {
+        fingerprint_add(&h, q->env_keys[order[i]], strlen(q->env_keys[order[i]]));
+        fingerprint_add(&h, q->env_values[order[i]], strlen(q->env_values[order[i]]));
+    }
+    free(order);
+    fingerprint_hex(h, out);
+}
 
 static void create_job_free(create_job *j)
 {
@@ -176,7 +210,16 @@ static void create_run(request *r, void *data)
         return;
     }
     char id[37], *pk = NULL;
-    if (store_idem_claim(j->idem_key, id, &pk) == IDEM_REPLAY) {
+    enum idem_result claim = store_idem_claim(j->idem_key, j->fingerprint, id, &pk);
+    if (claim == IDEM_MISMATCH) {
+        reply_error(r, 409,
+                    "this Idempotency-Key was used for a create with a different request; "
+                    "send a new key for a new request",
+                    "IDEMPOTENCY_KEY_REUSED");
+        create_job_free(j);
+        return;
+    }
+    if (claim == IDEM_REPLAY) {
         host_rec h;
         if (store_host_get(id, &h) == 0) {
             reply_host(r, 201, &h, pk);
@@ -234,7 +277,15 @@ void route_host_create(request *r, const char *const *p)
         create_job_free(j);
         return;
     }
-    j->idem_key = xstrdup(key);
+    if (key) {
+        /* Keys belong to the token that used them: another token's same
+         * key is another key. */
+        const char *scope = request_token_scope(r);
+        size_t n = strlen(scope) + strlen(key) + 2;
+        j->idem_key = xcalloc(1, n);
+        snprintf(j->idem_key, n, "%s/%s", scope, key);
+        request_fingerprint(&j->req, j->prov->name, j->fingerprint);
+    }
     request_defer(r, create_run, j, create_job_drop);
 }
 

@@ -44,6 +44,7 @@ struct request {
     int retry_after; /* seconds for a Retry-After header; 0: none */
     char *answer;    /* its body; NULL for none */
     int close_after; /* close the connection once answered */
+    int token;       /* index of the token it authenticated with; -1 none */
 };
 
 struct route {
@@ -72,13 +73,14 @@ static struct {
     struct MHD_Daemon *daemon;
     int listen_fd;
     char **tokens;
+    char (*scopes)[17]; /* store_token_scope of each token */
     size_t ntokens;
     pthread_mutex_t mu;
     pthread_cond_t idle;
     long in_flight; /* requests begun and not completed */
     long deferred;  /* jobs running on their own thread */
     int stopping;   /* SIGTERM came: requests that begin now are refused */
-} H = {NULL, -1, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+} H = {NULL, -1, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
 
 /* ---- routing ----------------------------------------------------------- */
 
@@ -141,8 +143,9 @@ static int token_equal(const char *given, size_t glen, const char *want)
     return diff == 0;
 }
 
-/* 0 allowed, 401 or 403. Every token is compared, match or not. */
-static int check_auth(struct MHD_Connection *conn)
+/* 0 allowed (*which: the token's index), 401 or 403. Every token is
+ * compared, match or not. */
+static int check_auth(struct MHD_Connection *conn, int *which)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) return 401;
@@ -154,8 +157,11 @@ static int check_auth(struct MHD_Connection *conn)
         len--;
     if (len == 0) return 401;
     int ok = 0;
-    for (size_t i = 0; i < H.ntokens; i++)
-        ok |= token_equal(tok, len, H.tokens[i]);
+    for (size_t i = 0; i < H.ntokens; i++) {
+        int eq = token_equal(tok, len, H.tokens[i]);
+        ok |= eq;
+        if (eq) *which = (int)i;
+    }
     return ok ? 0 : 403;
 }
 
@@ -165,6 +171,11 @@ const char *request_body(const request *r, size_t *len)
 {
     *len = r->body.len;
     return r->has_body && r->body.len ? r->body.data : NULL;
+}
+
+const char *request_token_scope(const request *r)
+{
+    return r->token >= 0 ? H.scopes[r->token] : "";
 }
 
 const char *request_header(const request *r, const char *name)
@@ -341,6 +352,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r) return MHD_NO;
         *con_cls = r;
         r->conn = conn;
+        r->token = -1;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         snprintf(r->method, sizeof r->method, "%s", method);
         copy_path_for_log(r->path, sizeof r->path, url);
@@ -360,7 +372,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         int path_known;
         r->route = find_route(m, url, r->params, &path_known);
         if (!r->route || !r->route->open) {
-            int auth = check_auth(conn);
+            int auth = check_auth(conn, &r->token);
             if (auth == 401) {
                 reply_error(r, 401, "service token required", NULL);
                 return send_answer(r);
@@ -544,8 +556,11 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     int fd = open_listener(listen_spec, allow_remote, shown, sizeof shown, why, why_size);
     if (fd < 0) return -1;
     H.tokens = xcalloc(ntokens, sizeof *H.tokens);
-    for (size_t i = 0; i < ntokens; i++)
+    H.scopes = xcalloc(ntokens, sizeof *H.scopes);
+    for (size_t i = 0; i < ntokens; i++) {
         H.tokens[i] = xstrdup(tokens[i]);
+        store_token_scope(tokens[i], H.scopes[i]);
+    }
     H.ntokens = ntokens;
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -603,6 +618,8 @@ int http_stop(int64_t grace_ms)
         free(H.tokens[i]);
     }
     free(H.tokens);
+    free(H.scopes);
     H.tokens = NULL;
+    H.scopes = NULL;
     return 0;
 }

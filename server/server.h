@@ -217,12 +217,25 @@ int render_host(const char *id, enum wire_gen wire, sbuf *out);
 /* Every host, newest first, as a JSON array. */
 void render_host_list(enum wire_gen wire, sbuf *out);
 
-enum idem_result { IDEM_NEW, IDEM_REPLAY };
-/* Claim an idempotency key for a create. Waits while another create holds
- * the same key. IDEM_NEW: the caller provisions and must call
+/* A 64-bit FNV-1a digest of length-prefixed pieces, as 16 hex digits: the
+ * fingerprint of a create's request, and a token's scope. */
+void fingerprint_start(uint64_t *h);
+void fingerprint_add(uint64_t *h, const void *bytes, size_t len);
+void fingerprint_hex(uint64_t h, char out[17]);
+/* Who a token is, for scoping idempotency keys: a digest of the token
+ * with a salt kept in the database (never the token itself). */
+void store_token_scope(const char *token, char out[17]);
+
+enum idem_result { IDEM_NEW, IDEM_REPLAY, IDEM_MISMATCH };
+/* Claim an idempotency key (already scoped to its token) for a create
+ * whose request has this fingerprint. Waits while another create holds the
+ * same key. IDEM_NEW: the caller provisions and must call
  * store_idem_finish. IDEM_REPLAY: host_id (37 bytes) and *private_key
- * (malloc'd or NULL; free with free_secret) of the earlier create. */
-enum idem_result store_idem_claim(const char *key, char host_id[37], char **private_key);
+ * (malloc'd or NULL; free with free_secret) of the earlier create, made
+ * from the same request. IDEM_MISMATCH: the key names a create of another
+ * request. */
+enum idem_result store_idem_claim(const char *key, const char *fingerprint, char host_id[37],
+                                  char **private_key);
 /* host_id NULL: the create failed, the key is released (a waiter may claim
  * it). Otherwise the key now names host_id until ttl_ms from now, with the
  * private key kept for replays until then. */
@@ -267,6 +280,9 @@ typedef struct request request;
 /* The body (NULL-terminated) and its length; NULL when none was sent. */
 const char *request_body(const request *r, size_t *len);
 const char *request_header(const request *r, const char *name);
+/* The scope of the token the request authenticated with (store_token_scope);
+ * "" on open routes. */
+const char *request_token_scope(const request *r);
 /* Answer with a JSON body (taken over; NULL for no body, as for 204). */
 void reply_json(request *r, int status, char *body);
 /* {"detail": detail[, "error_code": code]} */

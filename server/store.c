@@ -30,7 +30,8 @@
 #define BUCKETS 1024
 
 typedef struct idem_entry {
-    char *key;
+    char *key; /* "<token scope>/<Idempotency-Key>" */
+    char fingerprint[17]; /* of the create's request */
     int pending;
     char host_id[37];
     char *private_key;
@@ -46,7 +47,8 @@ static struct {
     size_t count;
     int64_t next_seq;
     idem_entry *idem;
-} S = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, {0}, 0, 1, NULL};
+    unsigned char scope_salt[16];
+} S = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, {0}, 0, 1, NULL, {0}};
 
 static unsigned bucket_of(const char *id)
 {
@@ -121,7 +123,8 @@ static const char schema[] =
     " activated_ms INTEGER, expires_ms INTEGER);"
     "CREATE TABLE IF NOT EXISTS idempotency ("
     " key TEXT PRIMARY KEY, host_id TEXT NOT NULL, private_key TEXT,"
-    " expires_ms INTEGER NOT NULL);";
+    " expires_ms INTEGER NOT NULL, fingerprint TEXT);"
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -246,8 +249,9 @@ static int load(char *why, size_t why_size)
     }
     sqlite3_finalize(st);
 
-    if (sqlite3_prepare_v2(S.db, "SELECT key,host_id,private_key,expires_ms FROM idempotency", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(S.db,
+                           "SELECT key,host_id,private_key,expires_ms,fingerprint FROM idempotency",
+                           -1, &st, NULL) != SQLITE_OK) {
         snprintf(why, why_size, "%s", sqlite3_errmsg(S.db));
         return -1;
     }
@@ -257,12 +261,15 @@ static int load(char *why, size_t why_size)
         copy_col(e->host_id, sizeof e->host_id, st, 1);
         e->private_key = col_text(st, 2);
         e->expires_ms = sqlite3_column_int64(st, 3);
+        copy_col(e->fingerprint, sizeof e->fingerprint, st, 4);
         e->next = S.idem;
         S.idem = e;
     }
     sqlite3_finalize(st);
     return 0;
 }
+
+static int load_salt(char *why, size_t why_size);
 
 int store_open(const char *path, char *why, size_t why_size)
 {
@@ -282,11 +289,79 @@ int store_open(const char *path, char *why, size_t why_size)
         S.db = NULL;
         return -1;
     }
-    if (load(why, why_size) != 0) {
+    /* A database from before keys were scoped to tokens: the column is
+     * added (its old keys never match a scoped one, and expire). */
+    sqlite3_exec(S.db, "ALTER TABLE idempotency ADD COLUMN fingerprint TEXT", NULL, NULL, NULL);
+    if (load(why, why_size) != 0 || load_salt(why, why_size) != 0) {
         store_close();
         return -1;
     }
     return 0;
+}
+
+/* The salt of token scopes, made once per database (so that a scope means
+ * the same token after a restart). */
+static int load_salt(char *why, size_t why_size)
+{
+    sqlite3_stmt *st;
+    const char *sel = "SELECT value FROM meta WHERE name = 'scope_salt'";
+    if (sqlite3_prepare_v2(S.db, sel, -1, &st, NULL) != SQLITE_OK) goto fail;
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *hex = sqlite3_column_text(st, 0);
+        found = hex && strlen((const char *)hex) == 32;
+        for (int i = 0; found && i < 16; i++) {
+            unsigned v;
+            found = sscanf((const char *)hex + 2 * i, "%2x", &v) == 1;
+            S.scope_salt[i] = (unsigned char)v;
+        }
+    }
+    sqlite3_finalize(st);
+    if (found) return 0;
+    char hex[33];
+    if (random_bytes(S.scope_salt, sizeof S.scope_salt) != 0) goto fail;
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", S.scope_salt[i]);
+    if (sqlite3_prepare_v2(S.db, "INSERT OR REPLACE INTO meta VALUES ('scope_salt', ?1)", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) return 0;
+fail:
+    snprintf(why, why_size, "cannot keep the token-scope salt: %s", sqlite3_errmsg(S.db));
+    return -1;
+}
+
+void fingerprint_start(uint64_t *h)
+{
+    *h = 14695981039346656037ULL;
+}
+
+void fingerprint_add(uint64_t *h, const void *bytes, size_t len)
+{
+    /* Length first, so that ("ab","c") and ("a","bc") differ. */
+    uint64_t n = len;
+    const unsigned char *p = bytes;
+    for (int i = 0; i < 8; i++)
+        *h = (*h ^ (unsigned char)(n >> (8 * i))) * 1099511628211ULL;
+    for (size_t i = 0; i < len; i++)
+        *h = (*h ^ p[i]) * 1099511628211ULL;
+}
+
+void fingerprint_hex(uint64_t h, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+void store_token_scope(const char *token, char out[17])
+{
+    uint64_t h;
+    fingerprint_start(&h);
+    fingerprint_add(&h, S.scope_salt, sizeof S.scope_salt);
+    fingerprint_add(&h, token, strlen(token));
+    fingerprint_hex(h, out);
 }
 
 static void idem_entry_free(idem_entry *e)
@@ -598,7 +673,8 @@ static void idem_unlink_locked(idem_entry *target)
     }
 }
 
-enum idem_result store_idem_claim(const char *key, char host_id[37], char **private_key)
+enum idem_result store_idem_claim(const char *key, const char *fingerprint, char host_id[37],
+                                  char **private_key)
 {
     *private_key = NULL;
     pthread_mutex_lock(&S.mu);
@@ -609,6 +685,10 @@ enum idem_result store_idem_claim(const char *key, char host_id[37], char **priv
             continue;
         }
         if (e && e->expires_ms > now_ms() && find_locked(e->host_id)) {
+            if (strcmp(e->fingerprint, fingerprint) != 0) {
+                pthread_mutex_unlock(&S.mu);
+                return IDEM_MISMATCH;
+            }
             memcpy(host_id, e->host_id, 37);
             *private_key = xstrdup(e->private_key);
             pthread_mutex_unlock(&S.mu);
@@ -621,6 +701,7 @@ enum idem_result store_idem_claim(const char *key, char host_id[37], char **priv
         }
         e = xcalloc(1, sizeof *e);
         e->key = xstrdup(key);
+        snprintf(e->fingerprint, sizeof e->fingerprint, "%s", fingerprint);
         e->pending = 1;
         e->next = S.idem;
         S.idem = e;
@@ -640,12 +721,16 @@ void store_idem_finish(const char *key, const char *host_id, const char *private
         e->private_key = xstrdup(private_key);
         e->expires_ms = now_ms() + ttl_ms;
         sqlite3_stmt *st;
-        if (S.db && sqlite3_prepare_v2(S.db, "INSERT OR REPLACE INTO idempotency VALUES (?1,?2,?3,?4)", -1,
-                               &st, NULL) == SQLITE_OK) {
+        if (S.db && sqlite3_prepare_v2(S.db,
+                                       "INSERT OR REPLACE INTO idempotency (key, host_id, "
+                                       "private_key, expires_ms, fingerprint) VALUES "
+                                       "(?1,?2,?3,?4,?5)",
+                                       -1, &st, NULL) == SQLITE_OK) {
             bind_text(st, 1, key);
             bind_text(st, 2, host_id);
             bind_text(st, 3, private_key);
             sqlite3_bind_int64(st, 4, e->expires_ms);
+            bind_text(st, 5, e->fingerprint);
             if (sqlite3_step(st) != SQLITE_DONE)
                 fprintf(stderr, "litterbox-server: database: %s\n", sqlite3_errmsg(S.db));
             sqlite3_finalize(st);

@@ -165,6 +165,94 @@ static int check_auth(struct MHD_Connection *conn, int *which)
     return ok ? 0 : 403;
 }
 
+/* ---- failed auth, per client address ---------------------------------- */
+
+/* Each client address may fail auth AUTH_BURST times at once, earning one
+ * more try every 1000 / AUTH_PER_SECOND ms; beyond that its requests to
+ * routes that need a token get 429 without their token being looked at,
+ * until it has earned a try again. A client with the right token never
+ * fails, so it is held back only while another client on its address (on
+ * loopback, any local process) keeps failing. The table is small and
+ * fixed: an address that collides takes the slot over, which can only
+ * give it a fresh budget, never take one away from anyone else for long. */
+#define AUTH_BURST 50
+#define AUTH_PER_SECOND 10
+#define AUTH_SLOTS 1024
+
+typedef struct auth_budget {
+    unsigned char addr[16];
+    int64_t at_ms;    /* when `tries` was last brought up to date */
+    double tries;     /* failures it may still make now */
+    int used;
+} auth_budget;
+
+static struct {
+    pthread_mutex_t mu;
+    auth_budget slot[AUTH_SLOTS];
+} A = {PTHREAD_MUTEX_INITIALIZER, {{{0}, 0, 0, 0}}};
+
+/* The client's address as 16 bytes (IPv4 mapped), 0; -1 when unknown. */
+static int client_addr(struct MHD_Connection *conn, unsigned char out[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    memset(out, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return -1;
+}
+
+/* The budget of addr, brought up to date (A.mu held). */
+static auth_budget *budget_locked(const unsigned char addr[16])
+{
+    unsigned h = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 16777619u;
+    auth_budget *b = &A.slot[h % AUTH_SLOTS];
+    int64_t now = now_ms();
+    if (!b->used || memcmp(b->addr, addr, 16) != 0) {
+        memcpy(b->addr, addr, 16);
+        b->used = 1;
+        b->tries = AUTH_BURST;
+    } else {
+        b->tries += (double)(now - b->at_ms) * AUTH_PER_SECOND / 1000.0;
+        if (b->tries > AUTH_BURST) b->tries = AUTH_BURST;
+    }
+    b->at_ms = now;
+    return b;
+}
+
+/* 0 when the client may try its token; otherwise the seconds until it may
+ * (for Retry-After). */
+static int auth_throttled(struct MHD_Connection *conn)
+{
+    unsigned char addr[16];
+    if (client_addr(conn, addr) != 0) return 0;
+    pthread_mutex_lock(&A.mu);
+    auth_budget *b = budget_locked(addr);
+    int wait = b->tries >= 1 ? 0 : 1 + (int)((1 - b->tries) / AUTH_PER_SECOND);
+    pthread_mutex_unlock(&A.mu);
+    return wait;
+}
+
+static void auth_failed(struct MHD_Connection *conn)
+{
+    unsigned char addr[16];
+    if (client_addr(conn, addr) != 0) return;
+    pthread_mutex_lock(&A.mu);
+    auth_budget *b = budget_locked(addr);
+    if (b->tries >= 1) b->tries -= 1;
+    pthread_mutex_unlock(&A.mu);
+}
+
 /* ---- answers ----------------------------------------------------------- */
 
 const char *request_body(const request *r, size_t *len)
@@ -372,7 +460,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         int path_known;
         r->route = find_route(m, url, r->params, &path_known);
         if (!r->route || !r->route->open) {
+            int wait = auth_throttled(conn);
+            if (wait) {
+                r->close_after = 1;
+                r->retry_after = wait;
+                reply_error(r, 429, "too many failed authentications from this address", NULL);
+                return send_answer(r);
+            }
             int auth = check_auth(conn, &r->token);
+            if (auth) auth_failed(conn);
             if (auth == 401) {
                 reply_error(r, 401, "service token required", NULL);
                 return send_answer(r);
@@ -569,8 +665,9 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     H.daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
         0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)300, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)g_config.max_conns_per_client, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!H.daemon) {
         snprintf(why, why_size, "libmicrohttpd did not start on %s", shown);
         close(fd);

@@ -24,7 +24,8 @@ static const char usage[] =
     "                        [--state-dir DIR] [--db PATH] [--default-provider local|fake]\n"
     "                        [--fake-delay SECONDS] [--lease-ttl DURATION]\n"
     "                        [--idempotency-ttl DURATION] [--reap-interval DURATION]\n"
-    "                        [--max-hosts N] [--max-pending N] [--stop-grace DURATION]\n"
+    "                        [--max-hosts N] [--max-pending N] [--max-client-conns N]\n"
+    "                        [--stop-grace DURATION]\n"
     "                        [--wire current|v1]\n"
     "       litterbox-server --version\n"
     "\n"
@@ -33,7 +34,8 @@ static const char usage[] =
     "(comma-separated). Defaults: --listen 127.0.0.1:8780, --state-dir\n"
     "$XDG_STATE_HOME/litterbox-server (else ~/.local/state/litterbox-server),\n"
     "--default-provider local, --lease-ttl 1h, --idempotency-ttl 24h,\n"
-    "--reap-interval 10s, --max-hosts 64, --max-pending 64, --stop-grace 10s,\n"
+    "--reap-interval 10s, --max-hosts 64, --max-pending 64, --max-client-conns 256,\n"
+    "--stop-grace 10s,\n"
     "--wire current.\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -124,6 +126,7 @@ int main(int argc, char **argv)
     g_config.reap_interval_ms = 10 * 1000LL;
     g_config.max_hosts = 64;
     g_config.max_pending = 64;
+    g_config.max_conns_per_client = 256;
     g_config.stop_grace_ms = 10 * 1000LL;
 
     for (int i = 1; i < argc; i++) {
@@ -144,7 +147,7 @@ int main(int argc, char **argv)
             "--listen",           "--token-file", "--state-dir", "--db",
             "--default-provider", "--fake-delay", "--lease-ttl", "--idempotency-ttl",
             "--reap-interval",    "--max-hosts",  "--wire",      "--max-pending",
-            "--stop-grace",       NULL};
+            "--stop-grace",       "--max-client-conns", NULL};
         const char *val = NULL;
         size_t k;
         for (k = 0; with_value[k]; k++) {
@@ -187,7 +190,8 @@ int main(int argc, char **argv)
             if (strcmp(val, "current") != 0 && strcmp(val, "v1") != 0)
                 return fail("--wire %s: expected current or v1", val);
             wire = val;
-        } else if (strcmp(opt, "--max-hosts") == 0 || strcmp(opt, "--max-pending") == 0) {
+        } else if (strcmp(opt, "--max-hosts") == 0 || strcmp(opt, "--max-pending") == 0 ||
+                   strcmp(opt, "--max-client-conns") == 0) {
             char *end;
             errno = 0;
             long n = strtol(val, &end, 10);
@@ -195,8 +199,10 @@ int main(int argc, char **argv)
                 return fail("%s %s: expected a number from 1 to 100000", opt, val);
             if (strcmp(opt, "--max-hosts") == 0)
                 g_config.max_hosts = n;
-            else
+            else if (strcmp(opt, "--max-pending") == 0)
                 g_config.max_pending = n;
+            else
+                g_config.max_conns_per_client = n;
         } else if (strcmp(opt, "--stop-grace") == 0) {
             int64_t ms = parse_duration(val);
             if (ms < 0 || ms > 3600 * 1000LL)

@@ -11,26 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "provider.h"
 
-/* ---- util.c: buffers, JSON text, time, randomness ---------------------- */
+/* ---- util.c: time, randomness, wiping (the buffer: buf.h) ------------- */
 
-/* A growable string; data is always terminated once anything was added. */
-typedef struct sbuf {
-    char *data;
-    size_t len, cap;
-    int failed; /* an allocation failed: the content is incomplete */
-} sbuf;
-
-void sbuf_add(sbuf *b, const void *bytes, size_t len);
-void sbuf_adds(sbuf *b, const char *s);
-void sbuf_addf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A JSON string literal, quotes included, of len bytes of s. */
-void sbuf_json_str(sbuf *b, const char *s, size_t len);
-void sbuf_json_strz(sbuf *b, const char *s); /* NULL writes null */
-/* Hand the buffer over: the caller frees the result. "" when empty. */
-char *sbuf_take(sbuf *b);
-void sbuf_free(sbuf *b);
 void wipe(void *p, size_t n);
 /* free() after wiping a secret string; NULL-safe. */
 void free_secret(char *s);

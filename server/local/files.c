@@ -34,78 +34,6 @@ long long local_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void local_buf_add(local_buf *b, const void *data, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        /* Not realloc: the old block may hold env values; wipe it. */
-        char *p = malloc(cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        if (b->len) memcpy(p, b->data, b->len);
-        if (b->data) {
-            local_wipe(b->data, b->cap);
-            free(b->data);
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void local_buf_str(local_buf *b, const char *s)
-{
-    local_buf_add(b, s, strlen(s));
-}
-
-void local_buf_arg(local_buf *b, const char *s)
-{
-    local_buf_add(b, s, strlen(s) + 1);
-}
-
-void local_buf_printf(local_buf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        local_buf_add(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->failed = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    local_buf_add(b, big, (size_t)n);
-    free(big);
-}
-
-void local_buf_wipe(local_buf *b)
-{
-    if (b->data) {
-        local_wipe(b->data, b->cap);
-        free(b->data);
-    }
-    memset(b, 0, sizeof *b);
-}
-
 char *local_path(const char *dir, const char *name)
 {
     size_t a = strlen(dir), n = strlen(name);
@@ -167,10 +95,10 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
         snprintf(why, why_size, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    local_buf b = {0};
+    sbuf b = {0};
     char chunk[4096];
     int bad = 0;
-    local_buf_add(&b, "", 0);
+    sbuf_add(&b, "", 0);
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR) continue;
@@ -185,7 +113,7 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
             bad = 1;
             break;
         }
-        local_buf_add(&b, chunk, (size_t)r);
+        sbuf_add(&b, chunk, (size_t)r);
     }
     local_wipe(chunk, sizeof chunk);
     close(fd);
@@ -194,7 +122,7 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
         bad = 1;
     }
     if (bad) {
-        local_buf_wipe(&b);
+        sbuf_wipe(&b);
         return NULL;
     }
     if (len_out) *len_out = b.len;

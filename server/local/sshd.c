@@ -53,8 +53,8 @@ char *local_sshd_needle(const char *host_dir)
 
 int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_t why_size)
 {
-    local_buf b = {0};
-    local_buf_printf(&b,
+    sbuf b = {0};
+    sbuf_addf(&b,
                      "# litterbox-server: the sshd of one local host. Written by the server;\n"
                      "# holds no env value (see session/bwrap.args).\n"
                      "Port %d\n"
@@ -91,23 +91,23 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
                      "LogLevel INFO\n",
                      port, c->host_dir, c->login_user, c->session_dir,
                      c->strict_modes ? "yes" : "no");
-    if (access(SFTP_SERVER, X_OK) == 0) local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
+    if (access(SFTP_SERVER, X_OK) == 0) sbuf_adds(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
-    local_buf_printf(&b,
+    sbuf_addf(&b,
                      "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
                      "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
                      c->inner_shell, c->inner_shell, c->session_dir);
     if (b.failed) {
         snprintf(why, why_size, "out of memory");
-        local_buf_wipe(&b);
+        sbuf_wipe(&b);
         return -1;
     }
     char *path = local_path(c->host_dir, "sshd_config");
     int rc = path ? local_write_file(path, b.data, b.len, 0600, why, why_size) : -1;
     if (!path) snprintf(why, why_size, "out of memory");
     free(path);
-    local_buf_wipe(&b);
+    sbuf_wipe(&b);
     return rc;
 }
 

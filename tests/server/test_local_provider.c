@@ -7,6 +7,7 @@
  * The provider's sources are compiled into this program: the server's
  * CMake links them into litterbox-server only. */
 #define _GNU_SOURCE /* run.c's unshare(), declared by the first system header */
+#include "../../server/buf.c"
 #include "../../server/provider_local.c"
 #include "../../server/local/env.c"
 #include "../../server/local/files.c"

@@ -141,4 +141,3 @@ void sbuf_wipe(sbuf *b)
     if (b->data) zero(b->data, b->cap);
     sbuf_free(b);
 }
-

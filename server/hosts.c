@@ -176,13 +176,14 @@ static int provision(create_job *j, provision_result *res)
          * becomes `error` so that the reaper forgets it. */
         char dwhy[256];
         if (j->prov->destroy(j->prov, h.id, info.state, dwhy, sizeof dwhy) != 0)
-            fprintf(stderr, "litterbox-server: host %s: teardown after a failed create: %s\n",
-                    h.id, dwhy);
+            fprintf(stderr, "litterbox-server: host %s: teardown after a failed create: %s\n", h.id,
+                    dwhy);
         store_host_fail(h.id, HOST_FROM(HOST_PROVISIONING),
                         "the database could not record the host", 1);
         host_info_free(&info);
         return refuse(res, 503, NULL,
-                      rc == -1 ? "the server is stopping" : "the database could not record the host");
+                      rc == -1 ? "the server is stopping"
+                               : "the database could not record the host");
     }
     res->status = 201;
     res->private_key = xstrdup(info.private_key);

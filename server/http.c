@@ -181,8 +181,8 @@ static int check_auth(struct MHD_Connection *conn, int *which)
 
 typedef struct auth_budget {
     unsigned char addr[16];
-    int64_t at_ms;    /* when `tries` was last brought up to date */
-    double tries;     /* failures it may still make now */
+    int64_t at_ms; /* when `tries` was last brought up to date */
+    double tries;  /* failures it may still make now */
     int used;
 } auth_budget;
 

@@ -26,7 +26,7 @@ typedef struct builder {
     const char *stack_key[MAX_DEPTH]; /* the member name of each open object, or NULL */
     int depth;
     const char *too_many_in; /* the member name of the object that grew too large */
-    char *pending_key; /* the key of the next member of the object on top */
+    char *pending_key;       /* the key of the next member of the object on top */
     size_t pending_key_len;
     int failed;
 } builder;

@@ -1,4 +1,4 @@
-/* litterbox-server: the Litterbox host API on one machine (server.md).
+/* litterbox-server: the Litterbox host API on one machine (docs/server.md).
  *
  * Reads the options, the tokens and the state; starts the providers, the
  * store, the HTTP server and the lease reaper; waits for SIGTERM or SIGINT;
@@ -144,9 +144,9 @@ int main(int argc, char **argv)
             continue;
         }
         static const char *const with_value[] = {
-            "--listen",           "--token-file", "--state-dir", "--db",
-            "--default-provider", "--fake-delay", "--lease-ttl", "--idempotency-ttl",
-            "--reap-interval",    "--max-hosts",  "--wire",      "--max-pending",
+            "--listen",           "--token-file",       "--state-dir", "--db",
+            "--default-provider", "--fake-delay",       "--lease-ttl", "--idempotency-ttl",
+            "--reap-interval",    "--max-hosts",        "--wire",      "--max-pending",
             "--stop-grace",       "--max-client-conns", NULL};
         const char *val = NULL;
         size_t k;

@@ -201,8 +201,8 @@ static int make_session_dirs(local_data *d, const char *session, char *why, size
 }
 
 /* Writes a session file; as root, readable by the sandbox user's group. */
-static int write_session_file(local_data *d, const char *session, const char *name,
-                              const sbuf *b, char *why, size_t why_size)
+static int write_session_file(local_data *d, const char *session, const char *name, const sbuf *b,
+                              char *why, size_t why_size)
 {
     char *path = local_path(session, name);
     if (!path || b->failed) {

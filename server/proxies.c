@@ -1,5 +1,5 @@
 /* The four /http-proxies routes. Neither provider of this server has HTTP
- * proxies, so each validates (422) and then answers as wire.md orders it:
+ * proxies, so each validates (422) and then answers as docs/wire.md orders it:
  * create and delete act on the default provider (501); attach and detach
  * check the host first (404, then 409 unless bootstrapping or active), then
  * its provider (501). */

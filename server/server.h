@@ -251,9 +251,9 @@ typedef struct server_config {
     double fake_delay_s;
     int64_t lease_ttl_ms, idem_ttl_ms, reap_interval_ms;
     long max_hosts;
-    long max_pending;      /* deferred jobs (creates, deletes) at once */
+    long max_pending;          /* deferred jobs (creates, deletes) at once */
     long max_conns_per_client; /* open connections from one address */
-    int64_t stop_grace_ms; /* how long a stop waits for requests in flight */
+    int64_t stop_grace_ms;     /* how long a stop waits for requests in flight */
     enum wire_gen wire;
 } server_config;
 

@@ -14,8 +14,8 @@
  * destroy), deleting -> gone (store_host_gone) or -> error when teardown
  * failed (store_host_fail, with the lease at now so the reaper retries).
  * Whoever wins the claim tears the host down; delete, the reaper and a
- * renew that come after it see `deleting` and get their 409. Idempotency keys whose create is still running exist only in
- * memory (a waiter sleeps on the condition variable); finished ones are
+ * renew that come after it see `deleting` and get their 409. Idempotency keys whose create is still
+ * running exist only in memory (a waiter sleeps on the condition variable); finished ones are
  * persisted with their TTL and, until it passes, the create's private key
  * (secure_delete overwrites it in the file when it is wiped). */
 #include <pthread.h>
@@ -30,7 +30,7 @@
 #define BUCKETS 1024
 
 typedef struct idem_entry {
-    char *key; /* "<token scope>/<Idempotency-Key>" */
+    char *key;            /* "<token scope>/<Idempotency-Key>" */
     char fingerprint[17]; /* of the create's request */
     int pending;
     char host_id[37];

@@ -21,8 +21,8 @@ int local_env_key_ok(const char *key)
     return 1;
 }
 
-int local_env_args(sbuf *b, const char *const *keys, const char *const *values, size_t n,
-                   char *why, size_t why_size)
+int local_env_args(sbuf *b, const char *const *keys, const char *const *values, size_t n, char *why,
+                   size_t why_size)
 {
     for (size_t i = 0; i < n; i++) {
         if (!local_env_key_ok(keys[i])) {

@@ -169,7 +169,7 @@ const char *local_inner_shell(void);
 int local_env_key_ok(const char *key);
 /* Appends `--setenv KEY VALUE` for each entry (values as given, any byte
  * but NUL). -1 with why on a key that is not a plain name. */
-int local_env_args(sbuf *b, const char *const *keys, const char *const *values, size_t n,
-                   char *why, size_t why_size);
+int local_env_args(sbuf *b, const char *const *keys, const char *const *values, size_t n, char *why,
+                   size_t why_size);
 
 #endif

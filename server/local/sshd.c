@@ -55,49 +55,48 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
 {
     sbuf b = {0};
     sbuf_addf(&b,
-                     "# litterbox-server: the sshd of one local host. Written by the server;\n"
-                     "# holds no env value (see session/bwrap.args).\n"
-                     "Port %d\n"
-                     "ListenAddress 127.0.0.1\n"
-                     "AddressFamily inet\n"
-                     "HostKey %s/ssh_host_ed25519_key\n"
-                     "PidFile none\n"
-                     "AllowUsers %s\n"
-                     "AuthorizedKeysFile %s/authorized_keys\n"
-                     "AuthenticationMethods publickey\n"
-                     "PubkeyAuthentication yes\n"
-                     "PasswordAuthentication no\n"
-                     "KbdInteractiveAuthentication no\n"
-                     "HostbasedAuthentication no\n"
-                     "PermitEmptyPasswords no\n"
-                     "PermitRootLogin no\n"
-                     "UsePAM no\n"
-                     "StrictModes %s\n"
-                     "PermitUserEnvironment no\n"
-                     "PermitUserRC no\n"
-                     "DisableForwarding yes\n"
-                     "AllowTcpForwarding no\n"
-                     "AllowStreamLocalForwarding no\n"
-                     "AllowAgentForwarding no\n"
-                     "X11Forwarding no\n"
-                     "PermitTunnel no\n"
-                     "PermitTTY yes\n"
-                     "PrintMotd no\n"
-                     "PrintLastLog no\n"
-                     "Banner none\n"
-                     "LoginGraceTime 10\n"
-                     "MaxStartups 4:50:10\n"
-                     "MaxAuthTries 3\n"
-                     "LogLevel INFO\n",
-                     port, c->host_dir, c->login_user, c->session_dir,
-                     c->strict_modes ? "yes" : "no");
+              "# litterbox-server: the sshd of one local host. Written by the server;\n"
+              "# holds no env value (see session/bwrap.args).\n"
+              "Port %d\n"
+              "ListenAddress 127.0.0.1\n"
+              "AddressFamily inet\n"
+              "HostKey %s/ssh_host_ed25519_key\n"
+              "PidFile none\n"
+              "AllowUsers %s\n"
+              "AuthorizedKeysFile %s/authorized_keys\n"
+              "AuthenticationMethods publickey\n"
+              "PubkeyAuthentication yes\n"
+              "PasswordAuthentication no\n"
+              "KbdInteractiveAuthentication no\n"
+              "HostbasedAuthentication no\n"
+              "PermitEmptyPasswords no\n"
+              "PermitRootLogin no\n"
+              "UsePAM no\n"
+              "StrictModes %s\n"
+              "PermitUserEnvironment no\n"
+              "PermitUserRC no\n"
+              "DisableForwarding yes\n"
+              "AllowTcpForwarding no\n"
+              "AllowStreamLocalForwarding no\n"
+              "AllowAgentForwarding no\n"
+              "X11Forwarding no\n"
+              "PermitTunnel no\n"
+              "PermitTTY yes\n"
+              "PrintMotd no\n"
+              "PrintLastLog no\n"
+              "Banner none\n"
+              "LoginGraceTime 10\n"
+              "MaxStartups 4:50:10\n"
+              "MaxAuthTries 3\n"
+              "LogLevel INFO\n",
+              port, c->host_dir, c->login_user, c->session_dir, c->strict_modes ? "yes" : "no");
     if (access(SFTP_SERVER, X_OK) == 0) sbuf_adds(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
     sbuf_addf(&b,
-                     "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
-                     "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
-                     c->inner_shell, c->inner_shell, c->session_dir);
+              "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
+              "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
+              c->inner_shell, c->inner_shell, c->session_dir);
     if (b.failed) {
         snprintf(why, why_size, "out of memory");
         sbuf_wipe(&b);

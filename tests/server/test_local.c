@@ -801,8 +801,7 @@ static void test_private_paths(const char *mode)
         if (h && host_from(h, "a", &a) == 0) {
             char cmd[3 * PATH_MAX + 200];
             /* Hidden files read as empty (/dev/null is bound over them). */
-            snprintf(cmd, sizeof cmd, "cat '%s' '%s' '%s-wal' 2>/dev/null | wc -c", token, db,
-                     db);
+            snprintf(cmd, sizeof cmd, "cat '%s' '%s' '%s-wal' 2>/dev/null | wc -c", token, db, db);
             int st;
             char *out = ssh_out(&a, cmd, &st);
             CHECK_EQ_INT(st, 0);

@@ -194,9 +194,8 @@ static int make_deep(const char *dir, int depth, const char *outside)
             symlinkat(outside, fd, "link-out");
             mkdirat(fd, "locked", 0);
         }
-        int sub = mkdirat(fd, "d", 0700) == 0
-                      ? openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                      : -1;
+        int sub =
+            mkdirat(fd, "d", 0700) == 0 ? openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         close(fd);
         fd = sub;
     }

@@ -31,8 +31,7 @@ static const icase cases[] = {
     {"another env value: refused", TEST_TOKEN, "k1", "{\"env\":{\"A\":\"1\",\"B\":\"3\"}}", 409,
      "\"error_code\":\"IDEMPOTENCY_KEY_REUSED\"", -1},
     {"another field: refused", TEST_TOKEN, "k1",
-     "{\"env\":{\"A\":\"1\",\"B\":\"2\"},\"expires_at\":null}", 409, "IDEMPOTENCY_KEY_REUSED",
-     -1},
+     "{\"env\":{\"A\":\"1\",\"B\":\"2\"},\"expires_at\":null}", 409, "IDEMPOTENCY_KEY_REUSED", -1},
     {"another image: refused", TEST_TOKEN, "k1",
      "{\"env\":{\"A\":\"1\",\"B\":\"2\"},\"image\":\"x/y:1\"}", 409, "IDEMPOTENCY_KEY_REUSED", -1},
     {"another token, same key and request: its own host", OTHER_TOKEN, "k1",
@@ -53,8 +52,8 @@ static void run_cases(const server *s, char first[37], const char *phase)
         char head[128], id[37];
         snprintf(head, sizeof head, "Idempotency-Key: %s\r\n", c->key);
         raw_resp r;
-        CHECK_EQ_INT(
-            raw_request(s, "POST", "/hosts", c->token, head, c->body, strlen(c->body), &r), 0);
+        CHECK_EQ_INT(raw_request(s, "POST", "/hosts", c->token, head, c->body, strlen(c->body), &r),
+                     0);
         CHECK_EQ_INT(r.status, c->status);
         CHECK_CONTAINS(r.body, c->want);
         id_of(r.body, id);

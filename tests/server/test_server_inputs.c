@@ -32,8 +32,7 @@ static const icase cases[] = {
      "not valid UTF-8"},
     {"a surrogate, UTF-8 encoded", NULL, "{\"env\":{\"K\":\"\xed\xa0\x80\"}}", 422,
      "not valid UTF-8"},
-    {"a lone low surrogate escape", NULL, "{\"env\":{\"K\":\"\\udc00\"}}", 422,
-     "not valid UTF-8"},
+    {"a lone low surrogate escape", NULL, "{\"env\":{\"K\":\"\\udc00\"}}", 422, "not valid UTF-8"},
     {"past U+10FFFF", NULL, "{\"instance_type\":\"\xf4\x90\x80\x80\"}", 422, "not valid UTF-8"},
     {"a bad key", NULL, "{\"env\":{\"\xc0\xaf\":\"v\"}}", 422, "not valid UTF-8"},
     {"a truncated sequence", NULL, "{\"image\":\"\xe2\x82\"}", 422, "\"loc\":[\"body\",0]"},
@@ -44,8 +43,7 @@ static const icase cases[] = {
     {"disk_gb -9.3e18", NULL, "{\"disk_gb\":-9.3e18}", 422, "disk_gb"},
     {"conflicting Content-Length", "Content-Length: 1\r\n", "{}", 400,
      "conflicting Content-Length"},
-    {"repeated, equal Content-Length", "Content-Length: 2\r\n", "{}", 201,
-     "\"status\":\"active\""},
+    {"repeated, equal Content-Length", "Content-Length: 2\r\n", "{}", 201, "\"status\":\"active\""},
 };
 
 static int all_ascii(const char *s)

@@ -248,9 +248,8 @@ static void test_two_deletes(void)
     }
     raw_resp r;
     char id[37] = "", paused[37] = "", path[96], renew[128];
-    CHECK_EQ_INT(raw_request(&s, "POST", "/hosts", TEST_TOKEN, NULL, "{\"expires_at\":null}", 19,
-                             &r),
-                 0);
+    CHECK_EQ_INT(
+        raw_request(&s, "POST", "/hosts", TEST_TOKEN, NULL, "{\"expires_at\":null}", 19, &r), 0);
     host_id_of(r.body, id);
     raw_resp_free(&r);
     snprintf(path, sizeof path, "/hosts/%s", id);
@@ -363,8 +362,9 @@ static void test_stop_with_stalled_client(void)
     a.sin_port = htons((unsigned short)s.port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK_EQ_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    const char *half = "POST /hosts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " TEST_TOKEN
-                       "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"env\"";
+    const char *half =
+        "POST /hosts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " TEST_TOKEN
+        "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"env\"";
     CHECK(send(fd, half, strlen(half), MSG_NOSIGNAL) == (ssize_t)strlen(half));
     /* An idle keep-alive connection too. */
     int idle = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

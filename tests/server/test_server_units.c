@@ -148,20 +148,20 @@ static void test_utf8(void)
         {"\xc3\xa9", 1},
         {"\xe2\x82\xac", 1},
         {"\xf0\x9f\x98\x80", 1},
-        {"\xf4\x8f\xbf\xbf", 1},          /* U+10FFFF */
-        {"\xed\x9f\xbf", 1},              /* U+D7FF, just below the surrogates */
-        {"\xc0\x80", 0},                   /* overlong NUL */
-        {"\xc1\xbf", 0},                   /* overlong */
-        {"\xe0\x80\xaf", 0},               /* overlong '/' */
-        {"\xf0\x80\x80\xaf", 0},           /* overlong '/' */
-        {"\xed\xa0\x80", 0},               /* U+D800 */
-        {"\xed\xbf\xbf", 0},               /* U+DFFF */
-        {"\xf4\x90\x80\x80", 0},           /* U+110000 */
-        {"\xf8\x88\x80\x80\x80", 0},       /* five bytes */
-        {"\x80", 0},                       /* a lone continuation */
-        {"\xe2\x82", 0},                   /* cut short */
-        {"a\xc3", 0},                      /* cut short at the end */
-        {"\xc3\x28", 0},                   /* a lead byte without its continuation */
+        {"\xf4\x8f\xbf\xbf", 1},     /* U+10FFFF */
+        {"\xed\x9f\xbf", 1},         /* U+D7FF, just below the surrogates */
+        {"\xc0\x80", 0},             /* overlong NUL */
+        {"\xc1\xbf", 0},             /* overlong */
+        {"\xe0\x80\xaf", 0},         /* overlong '/' */
+        {"\xf0\x80\x80\xaf", 0},     /* overlong '/' */
+        {"\xed\xa0\x80", 0},         /* U+D800 */
+        {"\xed\xbf\xbf", 0},         /* U+DFFF */
+        {"\xf4\x90\x80\x80", 0},     /* U+110000 */
+        {"\xf8\x88\x80\x80\x80", 0}, /* five bytes */
+        {"\x80", 0},                 /* a lone continuation */
+        {"\xe2\x82", 0},             /* cut short */
+        {"a\xc3", 0},                /* cut short at the end */
+        {"\xc3\x28", 0},             /* a lead byte without its continuation */
         {"\xff", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -208,11 +208,8 @@ static void test_member_limit(void)
         int n, object;
         enum json_fail fail;
     } cases[] = {
-        {256, 1, JSON_OK},
-        {257, 1, JSON_TOO_MANY},
-        {40000, 1, JSON_TOO_MANY},
-        {256, 0, JSON_OK},
-        {257, 0, JSON_TOO_MANY},
+        {256, 1, JSON_OK}, {257, 1, JSON_TOO_MANY}, {40000, 1, JSON_TOO_MANY},
+        {256, 0, JSON_OK}, {257, 0, JSON_TOO_MANY},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         check_set_case("json_parse: %s of %d members", cases[i].object ? "object" : "array",
@@ -245,7 +242,8 @@ static void test_validate(void)
         {"{\"disk_gb\":9.3e18}", 0, "int_type"},
         {"{\"disk_gb\":-1e300}", 0, "int_type"},
         {"{\"disk_gb\":4e9}", 1, NULL},
-        {"{\"env\":{\"A\":\"1\",\"B\":\"2\",\"A\":\"3\",\"C\":4,\"C\":\"5\",\"B\":\"6\"}}", 1, NULL},
+        {"{\"env\":{\"A\":\"1\",\"B\":\"2\",\"A\":\"3\",\"C\":4,\"C\":\"5\",\"B\":\"6\"}}", 1,
+         NULL},
         {"{\"image\":\"a\\u0000b\"}", 0, "must not contain NUL"},
         {"{\"expires_at\":null}", 1, NULL},
         {"{\"expires_at\":\"2099-01-01T00:00:00Z\"}", 1, NULL},

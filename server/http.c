@@ -80,7 +80,8 @@ static struct {
     long in_flight; /* requests begun and not completed */
     long deferred;  /* jobs running on their own thread */
     int stopping;   /* SIGTERM came: requests that begin now are refused */
-} H = {NULL, -1, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    int closing;    /* the daemon is about to stop: no job may start */
+} H = {NULL, -1, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0};
 
 /* ---- routing ----------------------------------------------------------- */
 
@@ -356,9 +357,17 @@ void request_defer(request *r, void (*job)(request *r, void *data), void *data,
      * for another create's idempotency key): bounded, and the client told
      * when to come back. */
     pthread_mutex_lock(&H.mu);
-    int full = H.deferred >= g_config.max_pending;
-    if (!full) H.deferred++;
+    int closing = H.closing, full = H.deferred >= g_config.max_pending;
+    if (!full && !closing) H.deferred++;
     pthread_mutex_unlock(&H.mu);
+    if (closing) {
+        /* A request whose body came in during the stop: a job would hold a
+         * suspended connection, which MHD_stop_daemon must never meet. */
+        drop(data);
+        r->close_after = 1;
+        reply_error(r, 503, "the server is stopping", NULL);
+        return;
+    }
     if (full) {
         drop(data);
         char detail[160];
@@ -504,7 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r->too_big) {
             if (r->body.len + *upload_data_size > BODY_MAX) {
                 r->too_big = 1;
-                sbuf_free(&r->body);
+                sbuf_wipe(&r->body);
             } else {
                 r->has_body = 1;
                 sbuf_add(&r->body, upload_data, *upload_data_size);
@@ -546,7 +555,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         fprintf(stderr, "%s %s %d %.1fms (connection closed before the answer was sent)\n",
                 r->method, r->path, r->status, ms);
     free_params(r->params);
-    sbuf_free(&r->body);
+    sbuf_wipe(&r->body); /* env values are secrets */
     free(r->answer);
     free(r);
     pthread_mutex_lock(&H.mu);
@@ -701,6 +710,7 @@ int http_stop(int64_t grace_ms)
            pthread_cond_timedwait(&H.idle, &H.mu, &deadline) != ETIMEDOUT) {
     }
     long jobs = H.deferred;
+    if (jobs == 0) H.closing = 1;
     pthread_mutex_unlock(&H.mu);
     /* A job still running holds a suspended connection, which
      * MHD_stop_daemon must never meet (it aborts): leave the daemon, and

@@ -9,7 +9,9 @@
  *   - creates beyond --max-pending get 503 with Retry-After, at once;
  *   - SIGTERM with a create held: the server exits 0 within its grace, and
  *     the next start shows that host as `error`;
- *   - SIGTERM with a client holding half a body: the server still exits. */
+ *   - SIGTERM with a client holding half a body: the server still exits;
+ *   - a teardown that fails leaves the host `error`, out of --max-hosts,
+ *     and the reaper removes it later. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -383,6 +385,36 @@ static void test_stop_with_stalled_client(void)
     server_cleanup(&s);
 }
 
+static void test_teardown_fails(void)
+{
+    check_set_case("a failed teardown: 503, the host is error, stops counting, is retried");
+    server s;
+    const char *args[] = {"--max-hosts", "1", "--reap-interval", "0.1s", NULL};
+    if (server_init(&s) != 0 || server_start(&s, args) != 0) {
+        CHECK_FAIL("the server did not start");
+        server_cleanup(&s);
+        return;
+    }
+    const char *body = "{\"image\":\"litterbox/fake:teardown-fails-once\",\"expires_at\":null}";
+    raw_resp r;
+    char id[37] = "", path[96];
+    CHECK_EQ_INT(raw_request(&s, "POST", "/hosts", TEST_TOKEN, NULL, body, strlen(body), &r), 0);
+    CHECK_EQ_INT(r.status, 201);
+    host_id_of(r.body, id);
+    raw_resp_free(&r);
+    snprintf(path, sizeof path, "/hosts/%s", id);
+    CHECK_EQ_INT(request_status(&s, "DELETE", path, NULL, "HOST_TEARDOWN"), 503);
+    /* It no longer counts against --max-hosts 1 ... */
+    CHECK_EQ_INT(request_status(&s, "POST", "/hosts", "{}", NULL), 201);
+    /* ... and the reaper's retry removes it. */
+    CHECK(wait_gone(&s, path));
+    CHECK_EQ_INT(server_stop(&s), 0);
+    char *log = server_log(&s);
+    CHECK_CONTAINS(log, "expired and was deleted");
+    free(log);
+    server_cleanup(&s);
+}
+
 int main(void)
 {
     test_reaper_claim();
@@ -390,5 +422,6 @@ int main(void)
     test_pending_limit();
     test_stop_with_create_held();
     test_stop_with_stalled_client();
+    test_teardown_fails();
     return check_summary();
 }

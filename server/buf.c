@@ -71,6 +71,38 @@ void sbuf_addf(sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+size_t utf8_seq(const char *text, size_t len, size_t at)
+{
+    const unsigned char *s = (const unsigned char *)text + at;
+    size_t left = len - at;
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    size_t n;
+    unsigned cp, min;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 1, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 2, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 3, cp = c & 0x07, min = 0x10000;
+    else
+        return 0; /* a continuation byte, or a lead byte no code point has */
+    if (left <= n) return 0;
+    for (size_t k = 1; k <= n; k++) {
+        if ((s[k] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n + 1;
+}
+
+int utf8_strict(const char *s, size_t len)
+{
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = utf8_seq(s, len, i)) == 0) return 0;
+    return 1;
+}
+
 void sbuf_json_str(sbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -79,6 +111,21 @@ void sbuf_json_str(sbuf *b, const char *s, size_t len)
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            /* Whatever a record holds (a database from before strings were
+             * checked), the JSON written is UTF-8: a byte that starts no
+             * valid sequence becomes U+FFFD, so no one record can break
+             * every client's list. */
+            size_t n = utf8_seq(s, len, i);
+            if (n) {
+                i += n - 1;
+                continue;
+            }
+            sbuf_add(b, s + run, i - run);
+            run = i + 1;
+            sbuf_add(b, "\\ufffd", 6);
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         sbuf_add(b, s + run, i - run);
         run = i + 1;

@@ -67,9 +67,7 @@ typedef struct json_error {
 /* NULL when the text is not one JSON value the server takes (err says
  * why). Every string in the tree is strict UTF-8. */
 jnode *json_parse(const char *text, size_t len, json_error *err);
-/* 1 when len bytes of s are strict UTF-8 (no overlong forms, no
- * surrogates, nothing past U+10FFFF). */
-int utf8_strict(const char *s, size_t len);
+
 void json_free(jnode *n);
 /* The member named key, or NULL. */
 const jnode *json_get(const jnode *obj, const char *key);

@@ -96,6 +96,25 @@ static void test_escaping(void)
     sbuf_json_str(&b, "a\"b\\c\n\t\x01\0z", 10);
     CHECK_EQ_STR(b.data, "\"a\\\"b\\\\c\\n\\t\\u0001\\u0000z\"");
     sbuf_free(&b);
+    static const struct {
+        const char *in, *out;
+    } utf8[] = {
+        {"caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\""},
+        {"a\xc0\x80"
+         "b",
+         "\"a\\ufffd\\ufffdb\""},
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},
+        {"x\xe2\x82", "\"x\\ufffd\\ufffd\""},
+        {"\xff\"", "\"\\ufffd\\\"\""},
+    };
+    for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
+        check_set_case("JSON strings: UTF-8 row %zu", i);
+        sbuf_json_strz(&b, utf8[i].in);
+        CHECK_EQ_STR(b.data, utf8[i].out);
+        CHECK(utf8_strict(b.data, b.len));
+        sbuf_free(&b);
+    }
+    check_set_case("JSON strings");
     sbuf_json_strz(&b, NULL);
     CHECK_EQ_STR(b.data, "null");
     sbuf_free(&b);

@@ -2,9 +2,12 @@
  *
  * main.c reads the command line and runs the rest; http.c owns
  * libmicrohttpd and the routing table; hosts.c, proxies.c, doctor.c and
- * openapi.c answer the routes; validate.c turns bodies into requests or 422
- * lists; store.c keeps hosts, leases and idempotency keys in memory and in
- * SQLite; reaper.c expires leases; providers.c is the table of providers. */
+ * openapi.c answer the routes; json.c parses bodies; validate.c turns
+ * them into requests or 422 lists; store.c keeps hosts, leases and
+ * idempotency keys in memory and in SQLite, and alone changes a host's
+ * status; render.c writes host records as JSON; reaper.c expires leases;
+ * providers.c is the table of providers; buf.c the byte buffer (buf.h);
+ * test_hook.c the pause points tests drive races with. */
 #ifndef LBS_SERVER_H
 #define LBS_SERVER_H
 

@@ -179,6 +179,52 @@ static const yajl_callbacks callbacks = {
     on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
 
+static int hex4(const char *s, size_t len, size_t at, unsigned *out)
+{
+    if (at + 4 > len) return 0;
+    unsigned v = 0;
+    for (size_t i = at; i < at + 4; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return 0;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* 1 when every \u escape of a surrogate in the text is half of a pair.
+ * yajl decodes a high surrogate that is alone to '?', and one followed by
+ * any other escape to a code point neither half meant; a low one alone
+ * comes out as bytes the UTF-8 check refuses. Outside strings a backslash
+ * is a syntax error yajl reports, so strings need no tracking here beyond
+ * skipping the character each backslash escapes. */
+static int surrogates_paired(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\') continue;
+        if (i + 1 < len && s[i + 1] == 'u') {
+            unsigned v, w;
+            if (!hex4(s, len, i + 2, &v)) return 1; /* yajl refuses it */
+            if (v >= 0xd800 && v <= 0xdbff) {
+                if (i + 11 >= len || s[i + 6] != '\\' || s[i + 7] != 'u' ||
+                    !hex4(s, len, i + 8, &w) || w < 0xdc00 || w > 0xdfff)
+                    return 0;
+                i += 11;
+                continue;
+            }
+            if (v >= 0xdc00 && v <= 0xdfff) return 0;
+            i += 5;
+            continue;
+        }
+        i++; /* the escaped character, a backslash included */
+    }
+    return 1;
+}
+
 jnode *json_parse(const char *text, size_t len, json_error *err)
 {
     builder b;
@@ -187,6 +233,11 @@ jnode *json_parse(const char *text, size_t len, json_error *err)
     size_t why_size = sizeof err->why;
     err->fail = JSON_NOMEM;
     err->where[0] = '\0';
+    if (!surrogates_paired(text, len)) {
+        err->fail = JSON_BAD_UTF8;
+        snprintf(why, why_size, "a \\u escape is half a surrogate pair");
+        return NULL;
+    }
     yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
     if (!h) {
         snprintf(why, why_size, "out of memory");

@@ -196,6 +196,13 @@ static void test_utf8(void)
         {"{\"\xed\xa0\x80\":1}", JSON_BAD_UTF8},
         {"[\"\\udc00\"]", JSON_BAD_UTF8},
         {"[\"\\ud83d\\ude00\"]", JSON_OK},
+        {"[\"\\uD83D\\uDE00\"]", JSON_OK},
+        {"[\"\\ud800\"]", JSON_BAD_UTF8},
+        {"[\"\\ud800x\"]", JSON_BAD_UTF8},
+        {"[\"\\ud800\\u0041\"]", JSON_BAD_UTF8},
+        {"[\"\\ud800\\ud800\"]", JSON_BAD_UTF8},
+        {"[\"\\\\ud800\"]", JSON_OK}, /* an escaped backslash, then text */
+        {"[\"a\\\"\\ud83d\\ude00\"]", JSON_OK},
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         check_set_case("json_parse UTF-8 row %zu", i);

@@ -1,4 +1,4 @@
-/* Every call of wire.md against litterbox-server with the fake provider,
+/* Every call of docs/wire.md against litterbox-server with the fake provider,
  * through liblitterbox (blocking and non-blocking), the raw HTTP answers,
  * and the `litterbox` CLI. */
 #include <stdio.h>

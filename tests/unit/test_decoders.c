@@ -89,11 +89,11 @@ static void run_doctor_case(const doctor_case *c)
         CHECK_EQ_STR(r->active_provider, c->provider);
         if (CHECK_EQ_INT(r->check_count, c->check_count)) {
             for (size_t i = 0; i < c->check_count; i++) {
-                CHECK_EQ_STR(r->checks[i].name, c->checks[i].name);
-                CHECK_EQ_STR(r->checks[i].status, c->checks[i].status);
-                CHECK_EQ_STR(r->checks[i].detail, c->checks[i].detail);
-                CHECK_EQ_INT(r->checks[i].latency_ms, c->checks[i].latency_ms);
-                CHECK_EQ_STR(r->checks[i].hint, c->checks[i].hint);
+                CHECK_EQ_STR(r->checks[i]->name, c->checks[i].name);
+                CHECK_EQ_STR(r->checks[i]->status, c->checks[i].status);
+                CHECK_EQ_STR(r->checks[i]->detail, c->checks[i].detail);
+                CHECK_EQ_INT(r->checks[i]->latency_ms, c->checks[i].latency_ms);
+                CHECK_EQ_STR(r->checks[i]->hint, c->checks[i].hint);
             }
         }
         lb_doctor_report_free(r);

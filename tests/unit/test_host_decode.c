@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "decode/decode.h"
+#include "decode_support.h"
 #include "litterbox.h"
 
 /* Bodies are written with ' for " to stay readable; json() turns them back.

@@ -73,11 +73,14 @@ lb_code health_decode(const char *body, size_t len, lb_error *err)
         return error_set(err, LB_ERR_RESPONSE, 0, "health answer has no string field 'status'");
     }
     if (status->len != 2 || memcmp(status->text, "ok", 2) != 0) {
+        /* Quoted as one printable line: control bytes, NUL included, as '?'. */
         char got[64];
-        utf8_copy(got, sizeof got, status->text, status->len);
-        for (char *p = got; *p; p++) /* one printable line */
-            if ((unsigned char)*p < 0x20 || *p == 0x7F)
-                *p = '?';
+        size_t n = utf8_cut(status->text, status->len, sizeof got - 1);
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)status->text[i];
+            got[i] = c < 0x20 || c == 0x7F ? '?' : (char)c;
+        }
+        got[n] = '\0';
         json_doc_free(doc);
         return error_set(err, LB_ERR_RESPONSE, 0, "health status is \"%s\", not \"ok\"", got);
     }

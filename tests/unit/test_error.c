@@ -172,6 +172,26 @@ static const error_case error_cases[] = {
     {__LINE__, 404, "{\"detail\":\"" TOKEN "\"}", NULL, LB_ERR_NOT_FOUND, TOKEN, {NULL}, NULL,
      ""},
     {__LINE__, 404, "{\"detail\":\"" TOKEN "\"}", "", LB_ERR_NOT_FOUND, TOKEN, {NULL}, NULL, ""},
+
+    /* read by the library's own reader: what is not strict JSON is quoted */
+    {__LINE__, 404, "{\"detail\":\"gone\"}\f", TOKEN, LB_ERR_NOT_FOUND,
+     "HTTP 404: \"{\\\"detail\\\":\\\"gone\\\"}\\x0C\"", {NULL}, NULL, ""},
+    {__LINE__, 409, "\v{\"detail\":\"busy\",\"error_code\":\"HOST_STATE\"}", TOKEN,
+     LB_ERR_CONFLICT, NULL, {"HTTP 409: \"\\x0B{"}, NULL, ""},
+    {__LINE__, 404, "{\"detail\":\"\xc0\xaf\"}", TOKEN, LB_ERR_NOT_FOUND, NULL,
+     {"HTTP 404: \"{", "\\xC0\\xAF"}, NULL, ""},
+    {__LINE__, 502, "{\"detail\":\"no \xed\xa0\x80 capacity\"}", TOKEN, LB_ERR_UNAVAILABLE,
+     NULL, {"HTTP 502: \"{"}, NULL, ""},
+    /* texts keep their length: a \u0000 is escaped, not an end */
+    {__LINE__, 404, "{\"detail\":\"a\\u0000b\"}", TOKEN, LB_ERR_NOT_FOUND, "a\\x00b", {NULL},
+     NULL, ""},
+    {__LINE__, 409, "{\"detail\":\"x\",\"error_code\":\"A\\u0000B\"}", TOKEN, LB_ERR_CONFLICT,
+     "x", {NULL}, NULL, "A\\x00B"},
+    {__LINE__, 422, "{\"detail\":[{\"loc\":[\"body\",\"k\\u0000\"],\"msg\":\"m\\u0000\"}]}",
+     TOKEN, LB_ERR_VALIDATION, "body.k\\x00: m\\x00", {NULL}, NULL, ""},
+    /* a repeated member: the first counts */
+    {__LINE__, 404, "{\"detail\":\"first\",\"detail\":\"second\"}", TOKEN, LB_ERR_NOT_FOUND,
+     "first", {NULL}, NULL, ""},
 };
 
 static void run_error_case(const error_case *c)

@@ -1,7 +1,7 @@
 /* The lexical pieces of JSON that the reader (json_stream.c) and the host
  * decoder's whole-record shortcut (host.c) share, so that a string or a
  * number has one definition: the string scan, the plain-string test and its
- * unescaping, and the number grammar. (The integer parser and whitespace
+ * unescaping, the one-letter escapes, and the number grammar. (The integer parser and whitespace
  * are inline in json_stream.h: the shortcut calls them in its inner loop.) */
 #include <string.h>
 #ifdef __SSE2__
@@ -63,8 +63,27 @@ size_t json_plain_run(const unsigned char *p, size_t n, int *high)
     return i;
 }
 
-/* The one-letter escapes, and the bytes they stand for. */
-static const char escape_letter[] = "\"\\/bfnrt", escape_byte[] = "\"\\/\b\f\n\r\t";
+int json_escape_byte(unsigned char letter)
+{
+    switch (letter) {
+    case '"':
+    case '\\':
+    case '/':
+        return letter;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return -1;
+    }
+}
 
 size_t json_plain_string(const unsigned char *p, size_t i, size_t n, int *escaped)
 {
@@ -80,7 +99,7 @@ size_t json_plain_string(const unsigned char *p, size_t i, size_t n, int *escape
             return (size_t)-1;
         if (p[i] == '"')
             return i - start;
-        if (p[i] != '\\' || !memchr(escape_letter, p[i + 1], sizeof escape_letter - 1))
+        if (p[i] != '\\' || json_escape_byte(p[i + 1]) < 0)
             return (size_t)-1; /* a control byte, \\u, or a bad escape */
         *escaped = 1;
         i += 2;
@@ -97,7 +116,7 @@ size_t json_unescape(char *dst, const char *src, size_t len)
         out += run;
         if (!bs)
             return out;
-        dst[out++] = escape_byte[strchr(escape_letter, bs[1]) - escape_letter];
+        dst[out++] = (char)json_escape_byte((unsigned char)bs[1]);
         src = bs + 2;
         len -= run + 2;
     }

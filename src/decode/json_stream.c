@@ -273,15 +273,15 @@ static json_status read_escape(json_stream *s, unsigned char c)
         s->hex = 0;
         return JSON_OK;
     }
-    static const char letter[] = "\"\\/bfnrt", byte[] = "\"\\/\b\f\n\r\t";
-    const char *hit = memchr(letter, c, sizeof letter - 1);
-    if (!hit)
+    int byte = json_escape_byte(c);
+    if (byte < 0)
         return syntax(s, "bad escape in a string");
     s->escape = 0;
     json_status rc = flush_high(s);
     if (rc != JSON_OK)
         return rc;
-    return buf_append(&s->tok, byte + (hit - letter), 1) == 0 ? JSON_OK : out_of_memory(s);
+    unsigned char out = (unsigned char)byte;
+    return buf_append(&s->tok, &out, 1) == 0 ? JSON_OK : out_of_memory(s);
 }
 
 /* Bytes a UTF-8 sequence starting with lead takes, 0 when lead cannot

@@ -65,6 +65,9 @@ size_t json_plain_run(const unsigned char *p, size_t n, int *high);
  * closing quote; (size_t)-1 when it is not such a string or does not end
  * before p + n - 1. *escaped tells whether it has escapes to undo. */
 size_t json_plain_string(const unsigned char *p, size_t i, size_t n, int *escaped);
+/* The byte a one-letter escape stands for (the letter after the '\\'), or
+ * -1 when the letter makes none (\\u is not one-letter). */
+int json_escape_byte(unsigned char letter);
 /* Undoes the one-letter escapes of src[0..len), a string json_plain_string
  * accepted, into dst (at least len bytes). Returns the length written. */
 size_t json_unescape(char *dst, const char *src, size_t len);

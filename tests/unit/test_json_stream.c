@@ -136,6 +136,18 @@ static json_status feed_copy(json_stream *s, const char *p, size_t n)
     return st;
 }
 
+/* Events that record nothing: for the rows of a million brackets. */
+static int quiet_mark(void *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+static const json_events quiet = {
+    .start_array = quiet_mark,
+    .end_array = quiet_mark,
+};
+
 /* One run: the first `first` bytes of body (0: an empty chunk), then the
  * rest in pieces of `step` bytes (0: in one), then finish. A failure must
  * explain itself and stick. */
@@ -360,7 +372,7 @@ static void test_depth(size_t n, json_status want)
                                                                        : "i_structure_deep",
                        n, cut);
         trace t = {0};
-        CHECK_EQ_INT(run(&events, &t, body, 2 * n, cut, 0), want);
+        CHECK_EQ_INT(run(&quiet, &t, body, 2 * n, cut, 0), want);
         free(t.text);
     }
     free(body);

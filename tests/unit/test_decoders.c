@@ -243,6 +243,34 @@ static void run_health_case(const health_case *c)
     free(body);
 }
 
+/* The small bodies' tree holds JSON_DOC_MAX_DEPTH (64) containers, the
+ * answer's own object included; past that the body is refused, never read
+ * recursively (a million brackets cost no stack). */
+static void test_depth(void)
+{
+    static const struct {
+        size_t brackets;
+        lb_code code;
+    } cases[] = {{62, LB_OK}, {63, LB_OK}, {64, LB_ERR_RESPONSE}, {1000000, LB_ERR_RESPONSE}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = cases[i].brackets;
+        check_set_case("health with %zu nested arrays inside", n);
+        char *body = malloc(2 * n + 32);
+        if (!body)
+            abort();
+        size_t len = (size_t)sprintf(body, "{\"status\":\"ok\",\"x\":");
+        memset(body + len, '[', n);
+        memset(body + len + n, ']', n);
+        len += 2 * n;
+        body[len++] = '}';
+        lb_error err;
+        CHECK_EQ_INT(health_decode(body, len, &err), cases[i].code);
+        if (cases[i].code != LB_OK)
+            CHECK_EQ_STR(err.message, "response is not valid JSON: nested too deep");
+        free(body);
+    }
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof doctor_cases / sizeof doctor_cases[0]; i++)
@@ -251,6 +279,7 @@ int main(void)
         run_proxy_case(&proxy_cases[i]);
     for (size_t i = 0; i < sizeof health_cases / sizeof health_cases[0]; i++)
         run_health_case(&health_cases[i]);
+    test_depth();
     check_set_case("health status holding a NUL is quoted whole, on one line");
     static const char nul_status[] = "{\"status\":\"ok\\u0000\\n\"}";
     lb_error err;

@@ -214,7 +214,7 @@ static int on_number(void *ctx, const char *s, size_t len)
     int kind = fields[f].kind;
     if (kind != K_PORT && kind != K_INT)
         return wrong_type(d, f, "a number");
-    long long v;
+    long long v = 0;
     if (json_integer((const unsigned char *)s, 0, len, &v) != len)
         return wrong_type(d, f, "a non-integer number");
     if (kind == K_PORT && (v < 1 || v > 65535))
@@ -493,7 +493,7 @@ static size_t record_value(host_decoder *d, int f, const unsigned char *p, size_
             d->present &= ~BIT(f);
         return i + 4;
     }
-    long long number;
+    long long number = 0;
     i = json_integer(p, i, n, &number);
     if (i == GIVE_UP || (f >= 0 && is_text(f)))
         return GIVE_UP;

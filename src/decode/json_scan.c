@@ -1,8 +1,9 @@
 /* The lexical pieces of JSON that the reader (json_stream.c) and the host
  * decoder's whole-record shortcut (host.c) share, so that a string or a
- * number has one definition: the string scan, the plain-string test and its
- * unescaping, the one-letter escapes, and the number grammar. (The integer parser and whitespace
- * are inline in json_stream.h: the shortcut calls them in its inner loop.) */
+ * number has one definition: the string scan, the unescaping of plain
+ * strings, the one-letter escapes, and the number grammar. (The plain-string
+ * test, the integer parser and whitespace are inline in json_stream.h: the
+ * shortcut calls them in its inner loop.) */
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -82,27 +83,6 @@ int json_escape_byte(unsigned char letter)
         return '\t';
     default:
         return -1;
-    }
-}
-
-size_t json_plain_string(const unsigned char *p, size_t i, size_t n, int *escaped)
-{
-    size_t start = i;
-    *escaped = 0;
-    for (;;) {
-        int high;
-        size_t run = json_plain_run(p + i, n - i, &high);
-        if (high && !utf8_valid((const char *)p + i, run))
-            return (size_t)-1;
-        i += run;
-        if (i + 1 >= n) /* the quote must not be the chunk's last byte either */
-            return (size_t)-1;
-        if (p[i] == '"')
-            return i - start;
-        if (p[i] != '\\' || json_escape_byte(p[i + 1]) < 0)
-            return (size_t)-1; /* a control byte, \\u, or a bad escape */
-        *escaped = 1;
-        i += 2;
     }
 }
 

@@ -18,7 +18,8 @@
  *     6 error_from_response with a secret   7 the same without one
  *   bytes 1-2: the chunk splits (modes 0, 1: a PRNG seed and the largest
  *   chunk; bit 1 of byte 1 turns the whole-record shortcut off in the
- *   chunked decode, so that both roads meet) or the HTTP status (modes 6, 7).
+ *   chunked decode, so that both roads meet) or the HTTP status (modes 6, 7);
+ *   in every mode they also say where the reader's two-piece run cuts.
  * Every result is freed. Invariants that the spec makes unconditional
  * abort() when broken; see check(). */
 #include <stdint.h>

@@ -516,7 +516,7 @@ void out_doctor(const cli_ctx *ctx, const lb_doctor_report *r)
         json_str(g, "checks");
         yajl_gen_array_open(g);
         for (size_t i = 0; i < r->check_count; i++) {
-            const lb_doctor_check *c = &r->checks[i];
+            const lb_doctor_check *c = r->checks[i];
             yajl_gen_map_open(g);
             json_str(g, "name");
             json_nstr(g, c->name);
@@ -544,13 +544,13 @@ void out_doctor(const cli_ctx *ctx, const lb_doctor_report *r)
     kv_line(out, width, "tailscale_enabled", r->tailscale_enabled ? "yes" : "no", NULL);
     int name_w = 0, status_w = 0;
     for (size_t i = 0; i < r->check_count; i++) {
-        const lb_doctor_check *c = &r->checks[i];
+        const lb_doctor_check *c = r->checks[i];
         if (c->name && (int)strlen(c->name) > name_w) name_w = (int)strlen(c->name);
         if (c->status && (int)strlen(c->status) > status_w) status_w = (int)strlen(c->status);
     }
     /* One line per check: status, name, latency, detail, hint. */
     for (size_t i = 0; i < r->check_count; i++) {
-        const lb_doctor_check *c = &r->checks[i];
+        const lb_doctor_check *c = r->checks[i];
         char latency[32] = "-";
         if (c->latency_ms >= 0) snprintf(latency, sizeof latency, "%lld ms", c->latency_ms);
         fputs("check ", out);

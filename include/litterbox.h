@@ -268,7 +268,9 @@ LB_EXTERN lb_code lb_renew_host(lb_client *c, const char *id, long long expires_
  *  200 with status "ok"; LB_ERR_RESPONSE for any other 2xx status text. */
 LB_EXTERN lb_code lb_health(lb_client *c, lb_error *err);
 
-/** One check of a doctor report. */
+/** One check of a doctor report. Reached only through
+ *  lb_doctor_report.checks, so that later versions may add fields at its
+ *  end. */
 typedef struct lb_doctor_check {
     const char *name;
     const char *status;   /**< "ok", "error", or another word of the service */
@@ -277,13 +279,17 @@ typedef struct lb_doctor_check {
     const char *hint;     /**< NULL when null */
 } lb_doctor_check;
 
-/** The service's self-diagnosis. Library-allocated. */
+/** The service's self-diagnosis. Library-allocated: one block, checks and
+ *  strings included, freed by lb_doctor_report_free. */
 typedef struct lb_doctor_report {
     int ok;
     const char *active_provider;
     int tailscale_enabled;
     size_t check_count;
-    lb_doctor_check *checks;
+    /** check_count pointers, one per check (NULL when there is none):
+     *  `report->checks[i]->name`. An array of pointers rather than of
+     *  structs, so that lb_doctor_check can grow without breaking callers. */
+    lb_doctor_check **checks;
 } lb_doctor_report;
 
 /** GET /doctor. The service always answers 200; @c ok says whether it is

@@ -665,12 +665,12 @@ static void check_result(const call_case *c, outcome *o)
         CHECK_EQ_STR(o->doctor->active_provider, "hetzner");
         CHECK_EQ_INT(o->doctor->tailscale_enabled, 1);
         if (CHECK_EQ_INT(o->doctor->check_count, 2)) {
-            CHECK_EQ_STR(o->doctor->checks[0].name, "database");
-            CHECK_EQ_INT(o->doctor->checks[0].latency_ms, 3);
-            CHECK_EQ_STR(o->doctor->checks[0].detail, NULL);
-            CHECK_EQ_STR(o->doctor->checks[1].status, "error");
-            CHECK_EQ_INT(o->doctor->checks[1].latency_ms, -1);
-            CHECK_EQ_STR(o->doctor->checks[1].hint, "check the token");
+            CHECK_EQ_STR(o->doctor->checks[0]->name, "database");
+            CHECK_EQ_INT(o->doctor->checks[0]->latency_ms, 3);
+            CHECK_EQ_STR(o->doctor->checks[0]->detail, NULL);
+            CHECK_EQ_STR(o->doctor->checks[1]->status, "error");
+            CHECK_EQ_INT(o->doctor->checks[1]->latency_ms, -1);
+            CHECK_EQ_STR(o->doctor->checks[1]->hint, "check the token");
         }
         break;
     case OP_PROXY_CREATE:

@@ -49,10 +49,10 @@ static void test_health_and_doctor(void)
         CHECK(rep->check_count >= 3);
         int db = 0, fake = 0;
         for (size_t i = 0; i < rep->check_count; i++) {
-            db += strcmp(rep->checks[i].name, "database") == 0 &&
-                  strcmp(rep->checks[i].status, "ok") == 0;
-            fake += strcmp(rep->checks[i].name, "provider:fake") == 0 &&
-                    strcmp(rep->checks[i].status, "ok") == 0;
+            db += strcmp(rep->checks[i]->name, "database") == 0 &&
+                  strcmp(rep->checks[i]->status, "ok") == 0;
+            fake += strcmp(rep->checks[i]->name, "provider:fake") == 0 &&
+                    strcmp(rep->checks[i]->status, "ok") == 0;
         }
         CHECK_EQ_INT(db, 1);
         CHECK_EQ_INT(fake, 1);

@@ -1,4 +1,4 @@
-/* Argument validators (sdk.md rule 3), the code table, the version, the
+/* Argument validators (docs/api.md), the code table, the version, the
  * small internal helpers, and NULL-safe frees. No sockets. */
 #include <ctype.h>
 #include <stdio.h>

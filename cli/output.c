@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "cli.h"
+#include "json_out.h"
 
 /* ---- exit statuses ---- */
 
@@ -56,6 +56,9 @@ static char *out_buf;
 static size_t out_len;
 static FILE *out;
 static int colour;
+/* A --json document that could not be written for want of memory: the run
+ * ends with exit 1 and that reason (out_finish), not a crash. */
+static int json_failed;
 
 /* Shorter tokens would turn ordinary words into *** all over the output;
  * the SDK still masks them in everything it returns. */
@@ -143,6 +146,7 @@ int out_finish(void)
     free(out_buf);
     out_buf = NULL;
     if (failed) return fail(CLI_EXIT_LOCAL, "local", "cannot write the output");
+    if (json_failed) return fail(CLI_EXIT_LOCAL, "nomem", "out of memory while writing the output");
     return 0;
 }
 
@@ -266,34 +270,9 @@ static void kv_line(FILE *f, int width, const char *key, const char *value, cons
 
 /* ---- JSON ---- */
 
-static yajl_gen json_new(void)
+static void json_finish(json_out *j)
 {
-    return yajl_gen_alloc(NULL);
-}
-
-static void json_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void json_nstr(yajl_gen g, const char *s)
-{
-    if (s)
-        json_str(g, s);
-    else
-        yajl_gen_null(g);
-}
-
-/** Write the generated document and a newline to the output. */
-static void json_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-    if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
-        fwrite(buf, 1, len, out);
-        fputc('\n', out);
-    }
-    yajl_gen_free(g);
+    if (json_end(j, out) != 0) json_failed = 1;
 }
 
 /* ---- hosts ---- */
@@ -344,28 +323,28 @@ static const char *field_string(const lb_host *h, const host_field *f)
     return *(const char *const *)(const void *)((const char *)h + f->offset);
 }
 
-static void json_host(yajl_gen g, const lb_host *h)
+static void json_host(json_out *g, const lb_host *h)
 {
-    yajl_gen_map_open(g);
+    json_object_open(g);
     for (size_t i = 0; i < HOST_FIELD_COUNT; i++) {
         const host_field *f = &host_fields[i];
-        json_str(g, f->key);
+        json_key(g, f->key);
         switch (f->kind) {
         case FIELD_PORT:
-            yajl_gen_integer(g, h->ssh_port);
+            json_integer(g, h->ssh_port);
             break;
         case FIELD_DISK:
             if (h->disk_gb == 0)
-                yajl_gen_null(g);
+                json_null(g);
             else
-                yajl_gen_integer(g, h->disk_gb);
+                json_integer(g, h->disk_gb);
             break;
         default:
-            json_nstr(g, field_string(h, f));
+            json_string_or_null(g, field_string(h, f));
             break;
         }
     }
-    yajl_gen_map_close(g);
+    json_object_close(g);
 }
 
 static void human_host(FILE *f, const lb_host *h, const key_note *note)
@@ -413,9 +392,10 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
 void out_host(const cli_ctx *ctx, const lb_host *h, const key_note *note)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        json_host(g, h);
-        json_finish(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_host(&g, h);
+        json_finish(&g);
     } else {
         human_host(out, h, note);
     }
@@ -424,12 +404,13 @@ void out_host(const cli_ctx *ctx, const lb_host *h, const key_note *note)
 void out_host_array(const cli_ctx *ctx, lb_host *const *hosts, size_t n, const key_note *notes)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_array_open(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_array_open(&g);
         for (size_t i = 0; i < n; i++)
-            if (hosts[i]) json_host(g, hosts[i]);
-        yajl_gen_array_close(g);
-        json_finish(g);
+            if (hosts[i]) json_host(&g, hosts[i]);
+        json_array_close(&g);
+        json_finish(&g);
         return;
     }
     int first = 1;
@@ -505,37 +486,38 @@ void out_host_table(const cli_ctx *ctx, const lb_host_list *list)
 void out_doctor(const cli_ctx *ctx, const lb_doctor_report *r)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "ok");
-        yajl_gen_bool(g, r->ok);
-        json_str(g, "active_provider");
-        json_nstr(g, r->active_provider);
-        json_str(g, "tailscale_enabled");
-        yajl_gen_bool(g, r->tailscale_enabled);
-        json_str(g, "checks");
-        yajl_gen_array_open(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "ok");
+        json_bool(&g, r->ok);
+        json_key(&g, "active_provider");
+        json_string_or_null(&g, r->active_provider);
+        json_key(&g, "tailscale_enabled");
+        json_bool(&g, r->tailscale_enabled);
+        json_key(&g, "checks");
+        json_array_open(&g);
         for (size_t i = 0; i < r->check_count; i++) {
             const lb_doctor_check *c = &r->checks[i];
-            yajl_gen_map_open(g);
-            json_str(g, "name");
-            json_nstr(g, c->name);
-            json_str(g, "status");
-            json_nstr(g, c->status);
-            json_str(g, "detail");
-            json_nstr(g, c->detail);
-            json_str(g, "latency_ms");
+            json_object_open(&g);
+            json_key(&g, "name");
+            json_string_or_null(&g, c->name);
+            json_key(&g, "status");
+            json_string_or_null(&g, c->status);
+            json_key(&g, "detail");
+            json_string_or_null(&g, c->detail);
+            json_key(&g, "latency_ms");
             if (c->latency_ms < 0)
-                yajl_gen_null(g);
+                json_null(&g);
             else
-                yajl_gen_integer(g, c->latency_ms);
-            json_str(g, "hint");
-            json_nstr(g, c->hint);
-            yajl_gen_map_close(g);
+                json_integer(&g, c->latency_ms);
+            json_key(&g, "hint");
+            json_string_or_null(&g, c->hint);
+            json_object_close(&g);
         }
-        yajl_gen_array_close(g);
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_array_close(&g);
+        json_object_close(&g);
+        json_finish(&g);
         return;
     }
     const int width = (int)sizeof "tailscale_enabled";
@@ -571,18 +553,19 @@ void out_proxy(const cli_ctx *ctx, const lb_proxy *p)
 {
     if (ctx->g.json) {
         /* The wire's object: a create has no host_id key at all. */
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "name");
-        json_nstr(g, p->name);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "name");
+        json_string_or_null(&g, p->name);
         if (p->host_id) {
-            json_str(g, "host_id");
-            json_str(g, p->host_id);
+            json_key(&g, "host_id");
+            json_string(&g, p->host_id);
         }
-        json_str(g, "status");
-        json_nstr(g, p->status);
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_key(&g, "status");
+        json_string_or_null(&g, p->status);
+        json_object_close(&g);
+        json_finish(&g);
         return;
     }
     const int width = (int)sizeof "host_id";
@@ -594,12 +577,13 @@ void out_proxy(const cli_ctx *ctx, const lb_proxy *p)
 void out_health(const cli_ctx *ctx)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "status");
-        json_str(g, "ok");
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "status");
+        json_string(&g, "ok");
+        json_object_close(&g);
+        json_finish(&g);
     } else {
         fputs("ok\n", out);
     }
@@ -620,14 +604,15 @@ void out_done(const cli_ctx *ctx, const char *fmt, ...)
 void out_ssh_config(const cli_ctx *ctx, const char *block, const char *known_hosts_file)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "known_hosts_file");
-        json_str(g, known_hosts_file);
-        json_str(g, "ssh_config");
-        json_str(g, block);
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "known_hosts_file");
+        json_string(&g, known_hosts_file);
+        json_key(&g, "ssh_config");
+        json_string(&g, block);
+        json_object_close(&g);
+        json_finish(&g);
     } else {
         fputs(block, out);
     }

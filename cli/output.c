@@ -115,12 +115,22 @@ void redact(const char *s, char *buf, size_t size)
     buf[size - 1] = '\0';
 }
 
+static char service_url[512];
+
+void out_set_service_url(const char *url)
+{
+    snprintf(service_url, sizeof service_url, "%s", url ? url : "");
+}
+
 int out_init(void)
 {
     out = open_memstream(&out_buf, &out_len);
     if (!out) return -1;
     const char *term = getenv("TERM");
-    colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
+    /* no-color.org: NO_COLOR counts when set to anything but "". */
+    const char *no_colour = getenv("NO_COLOR");
+    colour =
+        isatty(STDOUT_FILENO) && !(no_colour && *no_colour) && !(term && strcmp(term, "dumb") == 0);
     return 0;
 }
 
@@ -198,15 +208,42 @@ int usage_error(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/** Replace the first @p from in @p s (a buffer of @p size) with @p to. */
+static void replace_once(char *s, size_t size, const char *from, const char *to)
+{
+    char *at = strstr(s, from);
+    if (!at) return;
+    char rest[1024];
+    snprintf(rest, sizeof rest, "%s", at + strlen(from));
+    snprintf(at, size - (size_t)(at - s), "%s%s", to, rest);
+}
+
+/** The library's message, in the program's words: its option names are
+ *  the CLI's flags, and a service never reached is named. */
+static void message_for_people(const lb_error *err, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", err->message[0] ? err->message : "failed");
+    replace_once(buf, size, "(timeout_s)", "(--timeout)");
+    replace_once(buf, size, "(connect_timeout_s)", "(connecting)");
+    if (err->code == LB_ERR_UNAVAILABLE && err->http_status == 0 && service_url[0]) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " (URL %s)", service_url);
+    }
+}
+
 int report_error(const lb_error *err, const char *what)
 {
     char status[32] = "";
     if (err->http_status != 0) snprintf(status, sizeof status, " (HTTP %d)", err->http_status);
-    const char *message = err->message[0] ? err->message : "failed";
+    char message[1024];
+    message_for_people(err, message, sizeof message);
     if (what)
         fail(0, lb_code_name(err->code), "%s: %s%s", what, message, status);
     else
         fail(0, lb_code_name(err->code), "%s%s", message, status);
+    /* 400 is the service refusing the input (an unknown provider or image),
+     * as 422 is: the same exit status. */
+    if (err->code == LB_ERR_RESPONSE && err->http_status == 400) return 9;
     return exit_status_for(err->code);
 }
 
@@ -374,12 +411,16 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
             if (!s)
                 value = "-";
             else if (note && note->save_failed)
-                value = "returned but not saved (see the error); not shown";
+                value = "returned but not kept (see the error); not shown";
             else if (note && note->saved_to) {
                 snprintf(saved, sizeof saved, "saved to %s (mode 0600)", note->saved_to);
                 value = saved;
+            } else if (note && note->kept_at) {
+                snprintf(saved, sizeof saved, "kept in %s (mode 0600) for litterbox ssh",
+                         note->kept_at);
+                value = saved;
             } else
-                value = "returned but not shown; save it with create --key-file FILE";
+                value = "returned but not shown";
             break;
         default:
             if (strcmp(fd->key, "status") == 0) sgr = status_colour(s);
@@ -439,7 +480,7 @@ static void ssh_address(const lb_host *h, char *buf, size_t size)
         snprintf(buf, size, "%s:%d", host, port);
 }
 
-enum { COL_ID, COL_NAME, COL_STATUS, COL_SSH, COL_EXPIRES, COL_COUNT };
+enum { COL_ID, COL_NAME, COL_STATUS, COL_SSH, COL_EXPIRES, COL_KEY, COL_COUNT };
 
 static void table_row_cells(const lb_host *h, const char *cells[COL_COUNT], char *addr,
                             size_t addr_size)
@@ -450,30 +491,32 @@ static void table_row_cells(const lb_host *h, const char *cells[COL_COUNT], char
     cells[COL_STATUS] = h->status;
     cells[COL_SSH] = addr;
     cells[COL_EXPIRES] = h->expires_at ? h->expires_at : "never";
+    char key[PATH_MAX];
+    cells[COL_KEY] = state_key_path(h->id, key, sizeof key) ? "local" : "-";
 }
 
-void out_host_table(const cli_ctx *ctx, const lb_host_list *list)
+void out_host_table(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
 {
     if (ctx->g.json) {
-        out_host_array(ctx, list->hosts, list->count, NULL);
+        out_host_array(ctx, hosts, count, NULL);
         return;
     }
-    static const char *const heads[COL_COUNT] = {"ID", "NAME", "STATUS", "SSH", "EXPIRES"};
+    static const char *const heads[COL_COUNT] = {"ID", "NAME", "STATUS", "SSH", "EXPIRES", "KEY"};
     int width[COL_COUNT];
     for (int c = 0; c < COL_COUNT; c++)
         width[c] = (int)strlen(heads[c]);
     char addr[300];
     const char *cells[COL_COUNT];
-    for (size_t i = 0; i < list->count; i++) {
-        table_row_cells(list->hosts[i], cells, addr, sizeof addr);
+    for (size_t i = 0; i < count; i++) {
+        table_row_cells(hosts[i], cells, addr, sizeof addr);
         for (int c = 0; c < COL_COUNT; c++)
             if ((int)strlen(cells[c]) > width[c]) width[c] = (int)strlen(cells[c]);
     }
     for (int c = 0; c < COL_COUNT; c++)
         out_cell(out, heads[c], c + 1 < COL_COUNT ? width[c] + 2 : 0, colour ? SGR_BOLD : NULL);
     fputc('\n', out);
-    for (size_t i = 0; i < list->count; i++) {
-        table_row_cells(list->hosts[i], cells, addr, sizeof addr);
+    for (size_t i = 0; i < count; i++) {
+        table_row_cells(hosts[i], cells, addr, sizeof addr);
         for (int c = 0; c < COL_COUNT; c++)
             out_cell(out, cells[c], c + 1 < COL_COUNT ? width[c] + 2 : 0,
                      c == COL_STATUS ? status_colour(cells[c]) : NULL);
@@ -572,6 +615,24 @@ void out_proxy(const cli_ctx *ctx, const lb_proxy *p)
     kv_line(out, width, "name", p->name ? p->name : "-", NULL);
     if (p->host_id) kv_line(out, width, "host_id", p->host_id, NULL);
     kv_line(out, width, "status", p->status ? p->status : "-", NULL);
+}
+
+void out_ids(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
+{
+    if (!ctx->g.json) {
+        for (size_t i = 0; i < count; i++) {
+            out_text(out, hosts[i]->id);
+            fputc('\n', out);
+        }
+        return;
+    }
+    json_out g;
+    json_begin(&g, NULL);
+    json_array_open(&g);
+    for (size_t i = 0; i < count; i++)
+        json_string(&g, hosts[i]->id);
+    json_array_close(&g);
+    json_finish(&g);
 }
 
 void out_health(const cli_ctx *ctx)

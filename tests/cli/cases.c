@@ -57,7 +57,7 @@ const cli_case cli_cases[] = {
      .argv = {"get", NULL},
      .exit = 2,
      .out = "",
-     .err = "litterbox: invalid: get: missing argument (get ID)\n" USAGE},
+     .err = "litterbox: invalid: get: missing argument (get HOST)\n" USAGE},
     {.name = "get with two ids",
      .argv = {"get", ID1, ID2, NULL},
      .exit = 2,
@@ -175,12 +175,19 @@ const cli_case cli_cases[] = {
      .exit = 2,
      .out = "",
      .err_has = {"litterbox: invalid: "}},
-    {.name = "global option after the command",
-     .argv = {"get", ID1, "--json", NULL},
+    {.name = "global options after the command",
+     .argv = {"get", ID1, "--json", "--timeout", "30", "-v", NULL},
+     .resp = {R(200, HOST_V2)},
+     .exit = 0,
+     .out = HOST_V2_JSON "\n",
+     .err_has = {"litterbox: GET "},
+     .nreq = 1,
+     .req = {GET1}},
+    {.name = "a global option after the command is still checked",
+     .argv = {"list", "--timeout", "soon", NULL},
      .exit = 2,
      .out = "",
-     .err =
-         "litterbox: invalid: get: --json is a global option: put it before the command\n" USAGE},
+     .err_has = {"litterbox: invalid: --timeout: 'soon'", USAGE}},
     {.name = "--disk-gb 0",
      .argv = {"create", "--disk-gb", "0", NULL},
      .exit = 2,
@@ -220,7 +227,7 @@ const cli_case cli_cases[] = {
      .argv = {"--token-file", "token.txt", "list", NULL},
      .resp = {R(200, "[]")},
      .exit = 0,
-     .out = "ID  NAME  STATUS  SSH  EXPIRES\n",
+     .out = "ID  NAME  STATUS  SSH  EXPIRES  KEY\n",
      .err = "",
      .nreq = 1,
      .req = {{"GET", "/hosts", {"Authorization: Bearer " FILE_TOKEN}, {NULL}}}},
@@ -462,10 +469,11 @@ const cli_case cli_cases[] = {
      .exit = 0,
      .out =
          "ID                                    NAME             STATUS         SSH              "
-         "               EXPIRES\n" ID1 "  sb-0123456789ab  active         203.0.113.7:2222        "
-         "        2030-01-02T00:00:00Z\n" ID3
-         "  sb-bbbbbbbbbbbb  bootstrapping  sb-bbbbbbbbbbbb.tail.ts.net:22  never\n" ID2
-         "  sb-aaaaaaaaaaaa  active         198.51.100.4:22                 never\n",
+         "               EXPIRES               KEY\n" ID1 "  sb-0123456789ab  active         "
+         "203.0.113.7:2222                2030-01-02T00:00:00Z  -\n" ID3
+         "  sb-bbbbbbbbbbbb  bootstrapping  sb-bbbbbbbbbbbb.tail.ts.net:22  never                 "
+         "-\n" ID2 "  sb-aaaaaaaaaaaa  active         198.51.100.4:22                 never        "
+                   "         -\n",
      .err = "",
      .nreq = 1,
      .req = {{"GET", "/hosts", {"Authorization: Bearer " TOKEN}, {NULL}}}},
@@ -481,7 +489,7 @@ const cli_case cli_cases[] = {
      .argv = {"list", NULL},
      .resp = {R(200, "[]")},
      .exit = 0,
-     .out = "ID  NAME  STATUS  SSH  EXPIRES\n",
+     .out = "ID  NAME  STATUS  SSH  EXPIRES  KEY\n",
      .err = "",
      .nreq = 1,
      .req = {{"GET", "/hosts", {NULL}, {NULL}}}},
@@ -494,15 +502,17 @@ const cli_case cli_cases[] = {
      .nreq = 1,
      .req = {{"GET", "/hosts", {NULL}, {NULL}}}},
     /* ---- create ---- */
-    {.name = "create, nothing set",
+    {.name = "create, nothing set: the key is kept in the state folder",
      .argv = {"create", NULL},
      .resp = {R(201, HOST_V2_KEY)},
      .exit = 0,
-     .out = HOST_V2_HUMAN_WITH("returned but not shown; save it with create --key-file FILE"),
+     .out_has = {"private_key:         kept in /",
+                 "/state/litterbox/hosts/" ID1 "/private_key (mode 0600) for litterbox ssh\n",
+                 "known_hosts:         [203.0.113.7]:2222"},
      .out_lacks = {"BEGIN OPENSSH"},
      .err = "",
      .nreq = 1,
-     .req = {{"POST", "/hosts", {"!Idempotency-Key", "Authorization: Bearer " TOKEN}, {"={}"}}}},
+     .req = {{"POST", "/hosts", {"Authorization: Bearer " TOKEN}, {"={}"}}}},
     {.name = "create --json carries the key",
      .argv = {"--json", "create", NULL},
      .resp = {R(201, HOST_V2_KEY)},
@@ -620,7 +630,9 @@ const cli_case cli_cases[] = {
      .exit = 7,
      .out = "[]\n",
      .err = "litterbox: unavailable: host 1 of 2: busy (HTTP 503)\n"
-            "litterbox: not_found: host 2 of 2: no such provider (HTTP 404)\n",
+            "litterbox: not_found: host 2 of 2: no such provider (HTTP 404)\n"
+            "litterbox: note: the host may still be created; this resumes it and returns its "
+            "key: litterbox --json create --count 2 --idempotency-key run\n",
      .nreq = 2,
      .req = {{"POST", "/hosts", {"Idempotency-Key: run-1"}, {NULL}},
              {"POST", "/hosts", {"Idempotency-Key: run-2"}, {NULL}}}},
@@ -632,8 +644,7 @@ const cli_case cli_cases[] = {
      .out = HOST_V2_HUMAN "\n" HOST_V2_HUMAN,
      .err = "",
      .nreq = 2,
-     .req = {{"POST", "/hosts", {"!Idempotency-Key"}, {NULL}},
-             {"POST", "/hosts", {"!Idempotency-Key"}, {NULL}}}},
+     .req = {{"POST", "/hosts", {NULL}, {NULL}}, {"POST", "/hosts", {NULL}, {NULL}}}},
     /* ---- delete ---- */
     {.name = "delete several, carrying on",
      .argv = {"delete", ID1, ID2, ID3, NULL},
@@ -809,7 +820,9 @@ const cli_case cli_cases[] = {
      .resp = {R(501, "{\"detail\":\"no proxies here\",\"error_code\":\"HTTP_PROXY_UNSUPPORTED\"}")},
      .exit = 8,
      .out = "",
-     .err = "litterbox: response: no proxies here (HTTP 501)\n",
+     .err = "litterbox: response: no proxies here (HTTP 501)\n"
+            "litterbox: note: this service's provider does not support HTTP proxies (neither "
+            "litterbox-server provider, local or fake, does)\n",
      .nreq = 1,
      .req = {{"POST", "/http-proxies", {NULL}, {NULL}}}},
     {.name = "proxy delete",

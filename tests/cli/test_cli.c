@@ -43,10 +43,15 @@ static char **env_build(const char *const *extra)
                                               "PATH"};
     char **env = calloc(64, sizeof *env);
     size_t n = 0;
-    char buf[4096];
+    char buf[PATH_MAX + 64];
     snprintf(buf, sizeof buf, "SANDBOX_SERVICE_URL=%s", fs_url(fs));
     env[n++] = strdup(buf);
     env[n++] = strdup("SANDBOX_SERVICE_TOKEN=" TOKEN);
+    /* The CLI's state folder (keys kept by create) inside the work folder. */
+    snprintf(buf, sizeof buf, "XDG_STATE_HOME=%s/state", workdir);
+    env[n++] = strdup(buf);
+    snprintf(buf, sizeof buf, "HOME=%s", workdir);
+    env[n++] = strdup(buf);
     for (size_t i = 0; i < sizeof passthrough / sizeof passthrough[0]; i++) {
         const char *v = getenv(passthrough[i]);
         if (v) {
@@ -277,10 +282,8 @@ static const fs_request *request_like(const req_expect *e, int n)
     const fs_request *fallback = NULL;
     for (int i = 0; i < n; i++) {
         const fs_request *r = fs_request_at(fs, (size_t)i);
-        if (strcmp(r->method, e->method) != 0 || strcmp(r->target, e->target) != 0)
-            continue;
-        if (!fallback)
-            fallback = r;
+        if (strcmp(r->method, e->method) != 0 || strcmp(r->target, e->target) != 0) continue;
+        if (!fallback) fallback = r;
         int all = 1;
         for (size_t k = 0; k < 4 && e->headers[k] && all; k++) {
             const char *h = e->headers[k];
@@ -294,8 +297,7 @@ static const fs_request *request_like(const req_expect *e, int n)
             const char *got = fs_header(r, name);
             all = got && strcmp(got, colon + 2) == 0;
         }
-        if (all)
-            return r;
+        if (all) return r;
     }
     return fallback ? fallback : fs_request_at(fs, 0);
 }
@@ -415,7 +417,7 @@ static void test_help(void)
     run_cli((const char *[]){"proxy", "--help", NULL}, NULL, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 0);
     CHECK_CONTAINS(r.out, "proxy create NAME --target URL");
-    CHECK_CONTAINS(r.out, "proxy detach NAME ID");
+    CHECK_CONTAINS(r.out, "proxy detach NAME HOST");
     spawn_result_free(&r);
 
     check_set_case("--version");
@@ -556,7 +558,8 @@ static void test_key_file(void)
     /* A file-size limit of 0 (set by a shell for the child only) makes the
      * write itself fail after every check before it has passed. */
     signal(SIGXFSZ, SIG_IGN);
-    char **env = env_build(NULL);
+    /* No state folder either: --key-file is then the only place for it. */
+    char **env = env_build((const char *[]){"-XDG_STATE_HOME", "-HOME", NULL});
     const char *sh_argv[] = {
         "-c", "ulimit -f 0; exec \"$0\" \"$@\"", LB_CLI_PATH, "create", "--key-file", "big.key",
         NULL};
@@ -566,7 +569,7 @@ static void test_key_file(void)
     signal(SIGXFSZ, SIG_DFL);
     check_run_invariants(sh_argv + 3, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 1);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned but not saved (see the error); not shown"));
+    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned but not kept (see the error); not shown"));
     CHECK_CONTAINS(r.err, "litterbox: local: cannot write big.key: write: ");
     CHECK_CONTAINS(r.err, "(host " ID1 ")\n");
     CHECK(access("big.key", F_OK) != 0);
@@ -621,11 +624,13 @@ static void test_ssh_config(void)
     fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
     unlink("sb-0123456789ab.known_hosts");
     run_cli((const char *[]){"ssh-config", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    /* ID1 was created above: its kept key is the default IdentityFile. */
     snprintf(want, sizeof want,
              "Host sb-0123456789ab\n    HostName 203.0.113.7\n    Port 2222\n    User sandbox\n"
+             "    IdentityFile %s/state/litterbox/hosts/" ID1 "/private_key\n"
              "    UserKnownHostsFile %s/sb-0123456789ab.known_hosts\n"
              "    StrictHostKeyChecking yes\n",
-             workdir);
+             workdir, workdir);
     CHECK_EQ_INT(r.status, 0);
     CHECK_EQ_STR(r.out, want);
     CHECK_EQ_STR(r.err, "");

@@ -117,6 +117,13 @@
     "\"known_hosts\":\"\",\"last_error\":\"auth with " TOKEN " failed\","                          \
     "\"created_at\":\"2030-01-01T00:00:00Z\",\"updated_at\":\"2030-01-01T00:00:00Z\"}"
 
+/* Created long ago, for list --older-than. */
+#define HOST_OLD                                                                                   \
+    "{\"id\":\"" ID3 "\",\"name\":\"sb-cccccccccccc\",\"status\":\"active\","                      \
+    "\"provider\":\"p\",\"image\":\"i\",\"ssh_host\":\"203.0.113.9\",\"ssh_port\":22,"             \
+    "\"known_hosts\":\"203.0.113.9 ssh-ed25519 AAAA\",\"last_error\":\"\","                        \
+    "\"created_at\":\"2020-01-01T00:00:00Z\",\"updated_at\":\"2020-01-01T00:00:00Z\"}"
+
 #define DOCTOR_OK                                                                                  \
     "{\"ok\":true,\"active_provider\":\"hetzner\",\"tailscale_enabled\":true,\"checks\":["         \
     "{\"name\":\"database\",\"status\":\"ok\",\"detail\":null,\"latency_ms\":3,\"hint\":null},"    \

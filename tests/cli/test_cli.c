@@ -22,6 +22,7 @@
 #include "check.h"
 #include "cli.h"
 #include "fake_server.h"
+#include "keepalive.h"
 #include "cases.h"
 #include "spawn.h"
 
@@ -158,7 +159,8 @@ static void check_run_invariants(const char *const *argv, int mode, const spawn_
             check_host_object_keys(doc);
         if (YAJL_IS_ARRAY(doc))
             for (size_t i = 0; i < doc->u.array.len; i++)
-                check_host_object_keys(doc->u.array.values[i]);
+                if (!YAJL_IS_STRING(doc->u.array.values[i])) /* list -q: ids */
+                    check_host_object_keys(doc->u.array.values[i]);
         yajl_tree_free(doc);
     }
 }
@@ -465,6 +467,8 @@ static void write_fixture_files(void)
     write_text("bad.env", "A=1\nNOT A PAIR\n", 0600);
     write_text("good.headers", "# headers\nAuthorization: Bearer abc\n\nX-Trace: 1\n", 0600);
     write_text("bad.headers", "no colon here\n", 0600);
+    write_text("export.env", "export A=1\n  export\tB_2=x=y\n", 0600);
+    write_text("badkey.env", "A=1\n# fine\n1BAD=2\n", 0600);
 }
 
 static mode_t file_mode(const char *path)
@@ -788,6 +792,14 @@ static void test_colour(void)
     CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
     spawn_result_free(&r);
 
+    check_set_case("NO_COLOR set but empty does not count (no-color.org)");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"get", ID1, NULL}, (const char *[]){"TERM=xterm", "NO_COLOR=", NULL},
+            SPAWN_STDOUT_TTY, &r);
+    CHECK_CONTAINS(r.out, "\033[32mactive\033[0m");
+    spawn_result_free(&r);
+
     check_set_case("--json on a terminal is plain JSON");
     fs_reset(fs);
     fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
@@ -868,8 +880,292 @@ static void test_sigint(void)
         CHECK_EQ_INT(r.status, 130);
         CHECK_EQ_STR(r.out, "");
         CHECK_CONTAINS(r.err, "litterbox: cancelled: interrupted\n");
+        /* The key was made for it, and the resume command carries it. */
+        CHECK_CONTAINS(r.err, "litterbox: note: the host may still be created; this resumes it "
+                              "and returns its key: litterbox create --idempotency-key lb-");
         if (tty) CHECK(strstr(r.err, "\r\033[Klitterbox: cancelled") != NULL);
         spawn_result_free(&r);
+    }
+}
+
+/* ---- what create keeps, and the commands that use it ---- */
+
+static char state_dir_of_host[PATH_MAX + 128];
+
+static const char *host_state(const char *id, const char *file)
+{
+    snprintf(state_dir_of_host, sizeof state_dir_of_host, "%s/state/litterbox/hosts/%s%s%s",
+             workdir, id, *file ? "/" : "", file);
+    return state_dir_of_host;
+}
+
+static void test_state_folder(void)
+{
+    spawn_result r;
+    check_set_case("create keeps key, known_hosts and name, private");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_INT(file_mode(host_state(ID1, "")), 0700);
+    CHECK_EQ_INT(file_mode(host_state(ID1, "private_key")), 0600);
+    char *text = read_text(host_state(ID1, "private_key"));
+    CHECK_EQ_STR(text, PRIVATE_KEY_TEXT);
+    free(text);
+    text = read_text(host_state(ID1, "known_hosts"));
+    CHECK_EQ_STR(text, KNOWN_HOSTS_TEXT);
+    free(text);
+    text = read_text(host_state(ID1, "name"));
+    CHECK_EQ_STR(text, "sb-0123456789ab\n");
+    free(text);
+    /* A key was made for the request: "lb-" and 24 hex digits. */
+    const char *key =
+        fs_request_count(fs) ? fs_header(fs_request_at(fs, 0), "Idempotency-Key") : NULL;
+    if (CHECK(key != NULL)) {
+        CHECK_EQ_INT(strlen(key), 27);
+        CHECK(strncmp(key, "lb-", 3) == 0 && strspn(key + 3, "0123456789abcdef") == 24);
+    }
+    char first_key[64];
+    snprintf(first_key, sizeof first_key, "%s", key ? key : "");
+    spawn_result_free(&r);
+
+    check_set_case("each create gets its own key");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V1});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    key = fs_request_count(fs) ? fs_header(fs_request_at(fs, 0), "Idempotency-Key") : NULL;
+    CHECK(key && strncmp(key, "lb-", 3) == 0 && strcmp(key, first_key) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("list shows which hosts have a key here");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
+    run_cli((const char *[]){"list", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "2030-01-02T00:00:00Z  local\n");
+    CHECK_CONTAINS(r.out, "never                 -\n"); /* ID2 came back without a key */
+    spawn_result_free(&r);
+
+    check_set_case("delete forgets the host's folder");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 204});
+    run_cli((const char *[]){"delete", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK(access(host_state(ID1, ""), F_OK) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("a failed delete keeps the key");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    spawn_result_free(&r);
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 409, .body = "{\"detail\":\"busy\"}"});
+    run_cli((const char *[]){"delete", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 5);
+    CHECK_EQ_INT(file_mode(host_state(ID1, "private_key")), 0600);
+    spawn_result_free(&r);
+}
+
+/* A stand-in for OpenSSH on PATH: prints its arguments one a line. */
+static void write_fake_ssh(void)
+{
+    if (mkdir("fakebin", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir fakebin");
+    write_text("fakebin/ssh",
+               "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\nexit 42\n", 0700);
+}
+
+static void test_ssh(void)
+{
+    spawn_result r;
+    char path_env[PATH_MAX + 64], want[4 * PATH_MAX];
+    write_fake_ssh();
+    snprintf(path_env, sizeof path_env, "PATH=%s/fakebin:/usr/bin:/bin", workdir);
+
+    check_set_case("ssh NAME -- command: the kept key, strict checking, ssh's status");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "]"});
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"ssh", "sb-0123456789ab", "--", "uname", "-a", NULL},
+            (const char *[]){path_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 42);
+    snprintf(want, sizeof want,
+             "ssh\n-i\n%s/state/litterbox/hosts/" ID1 "/private_key\n"
+             "-o\nUserKnownHostsFile=%s/state/litterbox/hosts/" ID1 "/known_hosts\n"
+             "-o\nGlobalKnownHostsFile=/dev/null\n-o\nStrictHostKeyChecking=yes\n"
+             "-o\nIdentitiesOnly=yes\n-p\n2222\n-l\nsandbox\n--\n203.0.113.7\nuname\n-a\n",
+             workdir, workdir);
+    /* $0 is not printed by the stand-in: its first line is the -i. */
+    CHECK_EQ_STR(r.out, want + 4);
+    CHECK_EQ_STR(r.err, "");
+    spawn_result_free(&r);
+
+    check_set_case("ssh to a host created elsewhere needs --identity-file");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V1});
+    run_cli((const char *[]){"ssh", ID2, NULL}, (const char *[]){path_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_EQ_STR(r.out, "");
+    CHECK_CONTAINS(r.err, "litterbox: local: no private key for host " ID2 " here");
+    CHECK_CONTAINS(r.err, "give --identity-file FILE");
+    spawn_result_free(&r);
+
+    check_set_case("ssh --identity-file, internal-only host on port 22");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_INTERNAL});
+    run_cli((const char *[]){"ssh", ID3, "--identity-file", "my.key", NULL},
+            (const char *[]){path_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 42);
+    CHECK(strncmp(r.out, "-i\nmy.key\n", 10) == 0);
+    CHECK_CONTAINS(r.out, "-p\n22\n--\nsb-bbbbbbbbbbbb.tail.ts.net\n");
+    CHECK_LACKS(r.out, "-l\n");
+    spawn_result_free(&r);
+
+    check_set_case("ssh: words after the host need --");
+    fs_reset(fs);
+    run_cli((const char *[]){"ssh", ID1, "uname", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "a command goes after --");
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+}
+
+/* ---- wait's deadline, renew --keep ---- */
+
+static void test_wait_deadline(void)
+{
+    spawn_result r;
+    check_set_case("wait --timeout: gives up, exit 7, says what it saw");
+    fs_reset(fs);
+    for (int i = 0; i < 8; i++)
+        fs_push(fs, &(fs_response){.status = 200,
+                                   .body = HOST_V2_WITH(",\"status\":\"provisioning\"")});
+    run_cli((const char *[]){"wait", ID1, "--timeout", "1.5", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 7);
+    CHECK_EQ_STR(r.err, "litterbox: unavailable: host " ID1
+                        " is provisioning, not active, after 1.5 s (--timeout)\n");
+    CHECK(fs_request_count(fs) >= 2 && fs_request_count(fs) <= 4); /* 1 s, then 2 s apart */
+    spawn_result_free(&r);
+}
+
+static void interrupt_after_three(pid_t pid, void *data)
+{
+    (void)data;
+    for (int i = 0; i < 1500 && fs_request_count(fs) < 3; i++)
+        usleep(10000);
+    kill(pid, *(int *)data);
+}
+
+static void test_renew_keep(void)
+{
+    static const int signals[] = {SIGINT, SIGTERM};
+    for (size_t s = 0; s < 2; s++) {
+        check_set_case("renew --keep --ttl 3s, stopped by %s",
+                       signals[s] == SIGINT ? "SIGINT" : "SIGTERM");
+        /* The service grants the 3 s asked for: renewals 1 s apart. */
+        char until[32], body[4096];
+        time_t end = time(NULL) + 3;
+        strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime(&end));
+        snprintf(body, sizeof body, "%s", HOST_V2);
+        char *at = strstr(body, "2030-01-02T00:00:00Z");
+        if (at) memcpy(at, until, strlen(until));
+        fs_reset(fs);
+        fs_push(fs, &(fs_response){.status = 200, .body = body});
+        fs_push(fs, &(fs_response){.status = 503, .body = "{\"detail\":\"busy\"}"});
+        for (int i = 0; i < 4; i++)
+            fs_push(fs, &(fs_response){.status = 200, .body = body});
+        char **env = env_build(NULL);
+        const char *argv[] = {"renew", "--keep", ID1, "--ttl", "3s", NULL};
+        int sig = signals[s];
+        spawn_opts o = {argv, (const char *const *)env, SPAWN_PIPES, interrupt_after_three, &sig,
+                        0};
+        spawn_result r;
+        run_started = time(NULL);
+        if (spawn_run(LB_CLI_PATH, &o, &r) != 0) CHECK_FAIL("could not run the program");
+        env_free(env);
+        check_run_invariants(argv, SPAWN_PIPES, &r);
+        CHECK_EQ_INT(r.status, 0);
+        CHECK_EQ_STR(r.out, "");
+        /* renewed, a 503 retried after a second, renewed again */
+        char line[256];
+        snprintf(line, sizeof line, "litterbox: note: renewed " ID1 " until %s; next in 1 s\n",
+                 until);
+        CHECK_CONTAINS(r.err, line);
+        CHECK_CONTAINS(r.err, "litterbox: unavailable: " ID1 ": busy (HTTP 503)\n"
+                              "litterbox: note: retrying in 1 s\n");
+        CHECK_CONTAINS(r.err, "litterbox: note: stopped renewing " ID1 "; its lease ends at ");
+        CHECK_LACKS(r.err, "cancelled");
+        CHECK(fs_request_count(fs) >= 3);
+        for (size_t i = 0; i < fs_request_count(fs) && i < 3; i++) {
+            CHECK_EQ_STR(fs_request_at(fs, i)->target, "/hosts/" ID1 "/renew");
+            check_body(fs_request_at(fs, i), "expires_at@+3");
+        }
+        spawn_result_free(&r);
+    }
+
+    spawn_result r;
+    check_set_case("renew --keep stops on an error retrying cannot fix");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 404, .body = "{\"detail\":\"host not found\"}"});
+    run_cli((const char *[]){"renew", ID1, "--keep", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 4);
+    CHECK_EQ_STR(r.err, "litterbox: not_found: " ID1 ": host not found (HTTP 404)\n");
+    spawn_result_free(&r);
+
+    check_set_case("renew --keep of a host that never expires");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V1});
+    run_cli((const char *[]){"renew", ID2, "--keep", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.err, "litterbox: note: " ID2 " never expires: nothing to keep alive\n");
+    if (CHECK_EQ_INT(fs_request_count(fs), 1)) check_body(fs_request_at(fs, 0), "!expires_at");
+    spawn_result_free(&r);
+
+    check_set_case("renew --ttl without --keep");
+    fs_reset(fs);
+    run_cli((const char *[]){"renew", ID1, "--ttl", "1h", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+}
+
+/* keepalive.c's schedule as a table: the outcome of one renewal and what
+ * came before, and the delay until the next. */
+static void test_keepalive_schedule(void)
+{
+    static const struct {
+        const char *name;
+        keepalive before;
+        lb_code code;
+        long long now, expires_at, want;
+        int failures_after;
+    } rows[] = {
+        {"renewed for an hour: again in 20 min", {3600, 0, 0}, LB_OK, 1000, 4600, 1200, 0},
+        {"a success forgets earlier failures", {3600, 4000, 3}, LB_OK, 1000, 4600, 1200, 0},
+        {"a tiny lease: at least a second", {0, 0, 0}, LB_OK, 1000, 1001, 1, 0},
+        {"never expires: stop", {0, 0, 0}, LB_OK, 1000, 0, -1, 0},
+        {"first transient failure: 1 s", {3600, 4600, 0}, LB_ERR_UNAVAILABLE, 1000, 0, 1, 1},
+        {"second: 2 s", {3600, 4600, 1}, LB_ERR_UNAVAILABLE, 1000, 0, 2, 2},
+        {"fourth: 8 s", {3600, 4600, 3}, LB_ERR_UNAVAILABLE, 1000, 0, 8, 4},
+        {"many: at most 30 s", {3600, 4600, 20}, LB_ERR_UNAVAILABLE, 1000, 0, 30, 21},
+        {"never past a quarter of the lease left",
+         {3600, 1040, 5},
+         LB_ERR_UNAVAILABLE,
+         1000,
+         0,
+         10,
+         6},
+        {"lease gone: still a second apart", {3600, 900, 5}, LB_ERR_UNAVAILABLE, 1000, 0, 30, 6},
+        {"not found: stop", {3600, 4600, 0}, LB_ERR_NOT_FOUND, 1000, 0, -1, 0},
+        {"auth: stop", {3600, 4600, 0}, LB_ERR_AUTH, 1000, 0, -1, 0},
+        {"conflict: stop", {3600, 4600, 0}, LB_ERR_CONFLICT, 1000, 0, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("keepalive: %s", rows[i].name);
+        keepalive k = rows[i].before;
+        CHECK_EQ_INT(keepalive_next(&k, rows[i].code, rows[i].now, rows[i].expires_at),
+                     rows[i].want);
+        CHECK_EQ_INT(k.failures, rows[i].failures_after);
     }
 }
 
@@ -961,6 +1257,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_time_arg();
+    test_keepalive_schedule();
 
     char tmpl[] = "/tmp/litterbox-cli-test.XXXXXX";
     if (!mkdtemp(tmpl) || chdir(tmpl) != 0 || !getcwd(workdir, sizeof workdir)) {
@@ -984,6 +1281,10 @@ int main(void)
     test_progress();
     test_sigint();
     test_at_once();
+    test_state_folder();
+    test_ssh();
+    test_wait_deadline();
+    test_renew_keep();
 
     fs_stop(fs);
     if (check_failed_n == 0) {

@@ -26,7 +26,7 @@
 
 #include "litterbox.h"
 
-/* Exit statuses of cli.md that no lb_code maps to on its own. */
+/* Exit statuses of docs/cli.md that no lb_code maps to on its own. */
 enum {
     CLI_EXIT_LOCAL = 1,        /* out of memory, a file that cannot be read or written */
     CLI_EXIT_USAGE = 2,        /* bad command line: nothing was sent */
@@ -232,7 +232,7 @@ int cmd_proxy_attach(cli_ctx *ctx);
 int cmd_proxy_detach(cli_ctx *ctx);
 
 /* ---- output.c ---- */
-/** Exit status for an lb_code, as in cli.md. */
+/** Exit status for an lb_code, as in docs/cli.md. */
 int exit_status_for(lb_code code);
 /** Start buffering stdout; decide on colour. */
 int out_init(void);

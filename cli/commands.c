@@ -316,7 +316,7 @@ int cmd_doctor(cli_ctx *ctx)
 int cmd_health(cli_ctx *ctx)
 {
     int status = 0;
-    ctx->token_optional = 1; /* GET /healthz carries no token (sdk.md rule 1) */
+    ctx->token_optional = 1; /* GET /healthz carries no token (docs/cli.md) */
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_error err;

@@ -351,19 +351,24 @@ lb_client *cli_client(cli_ctx *ctx, int *status)
 /* ---- SIGINT ---- */
 
 /* What to say on the way out, set before a call whose interruption loses
- * something (create: how to resume it). */
-static char interrupt_note[2048];
-static volatile sig_atomic_t interrupt_note_len;
+ * something (create: how to resume it). Two buffers: a new note is written
+ * into the one the handler is not reading, then switched to at once, so a
+ * signal in between prints the old note whole rather than none. */
+static char interrupt_notes[2][2048];
+static volatile sig_atomic_t interrupt_note_lens[2];
+static volatile sig_atomic_t interrupt_note_current;
 
 void interrupt_note_set(const char *line)
 {
-    interrupt_note_len = 0;
-    if (!line) return;
-    size_t n = strlen(line);
-    if (n + 1 >= sizeof interrupt_note) return; /* too long to be of use: say nothing */
-    memcpy(interrupt_note, line, n);
-    interrupt_note[n] = '\n';
-    interrupt_note_len = (sig_atomic_t)(n + 1);
+    int next = !interrupt_note_current;
+    size_t n = line ? strlen(line) : 0;
+    if (n + 1 >= sizeof interrupt_notes[next]) n = 0; /* too long to be of use: say nothing */
+    if (n) {
+        memcpy(interrupt_notes[next], line, n);
+        interrupt_notes[next][n++] = '\n';
+    }
+    interrupt_note_lens[next] = (sig_atomic_t)n;
+    interrupt_note_current = next;
 }
 
 static volatile sig_atomic_t interrupt_is_the_end; /* interrupt_quietly() */
@@ -377,8 +382,9 @@ static void on_sigint(int sig)
     file_abandon_temp();
     ssize_t w = 0;
     if (!interrupt_is_the_end) w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    if (interrupt_note_len > 0)
-        w = write(STDERR_FILENO, interrupt_note, (size_t)interrupt_note_len);
+    int note = interrupt_note_current;
+    if (interrupt_note_lens[note] > 0)
+        w = write(STDERR_FILENO, interrupt_notes[note], (size_t)interrupt_note_lens[note]);
     (void)w;
     _exit(interrupt_is_the_end ? 0 : CLI_EXIT_INTERRUPTED);
 }

@@ -330,7 +330,7 @@ typedef struct host_field {
     size_t offset;
 } host_field;
 
-/* cli.md's keys, in cli.md's order: the JSON object and the human form
+/* docs/cli.md's keys, in its order: the JSON object and the human form
  * both follow this table. */
 static const host_field host_fields[] = {
     {"id", FIELD_STR, offsetof(lb_host, id)},

@@ -1,4 +1,4 @@
-/* The CLI cases as data. Grouped as cli.md is: usage errors, configuration,
+/* The CLI cases as data. Grouped as docs/cli.md is: usage errors, configuration,
  * each command and its output forms, each exit status, secrets. */
 #include "cases.h"
 #include "litterbox.h"

@@ -38,7 +38,7 @@
 #define HOST_V2 HOST_V2_WITH("")
 #define HOST_V2_KEY HOST_V2_WITH(",\"private_key\":\"" PRIVATE_KEY "\"")
 
-/* What --json prints for HOST_V2: cli.md's keys, in its order. */
+/* What --json prints for HOST_V2: docs/cli.md's keys, in its order. */
 #define HOST_V2_JSON_WITH(KEY)                                                                     \
     "{\"id\":\"" ID1 "\",\"name\":\"sb-0123456789ab\",\"status\":\"active\","                      \
     "\"provider\":\"hetzner\",\"image\":\"ubuntu-24.04\",\"ssh_host\":\"203.0.113.7\","            \

@@ -7,7 +7,7 @@
  * terminal or a signal has a function of its own below it. Every run, of
  * either kind, also goes through check_run_invariants(): the token never
  * appears, a pipe never gets colour or a progress line, and a --json run
- * prints exactly one JSON document whose hosts carry cli.md's keys. */
+ * prints exactly one JSON document whose hosts carry docs/cli.md's keys. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -92,7 +92,7 @@ static int has_arg(const char *const *argv, const char *arg)
     return 0;
 }
 
-/* cli.md's host keys, in order. */
+/* docs/cli.md's host keys, in order. */
 static const char *const host_keys[] = {"id",
                                         "name",
                                         "status",
@@ -1169,6 +1169,77 @@ static void test_keepalive_schedule(void)
     }
 }
 
+/* ---- the manual page and docs/cli.md say what the program does ---- */
+
+/** A copy of @p s with "-" written as groff's "\-". */
+static void groff_dashes(const char *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < size; s++) {
+        if (*s == '-') buf[n++] = '\\';
+        buf[n++] = *s;
+    }
+    buf[n] = '\0';
+}
+
+static void test_docs_agree(void)
+{
+    char *man = read_text(LB_SOURCE_DIR "/docs/litterbox.1");
+    char *md = read_text(LB_SOURCE_DIR "/docs/cli.md");
+    if (!CHECK(man && md)) {
+        free(man);
+        free(md);
+        return;
+    }
+    size_t count;
+    spawn_result r;
+    run_cli((const char *[]){"--help", NULL}, NULL, SPAWN_PIPES, &r);
+    /* Each command of --help: in the man page's synopsis and in cli.md,
+     * and each option its help names, in both. */
+    const char *line = strstr(r.out, "Commands:\n");
+    count = 0;
+    for (line = line ? strchr(line, '\n') + 1 : ""; *line == ' '; line = strchr(line, '\n') + 1) {
+        char name[64], want[256];
+        const char *p = line + 2;
+        size_t n = strcspn(p, " ");
+        if (strncmp(p, "proxy", n) == 0) n += 1 + strcspn(p + n + 1, " ");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        count++;
+        check_set_case("docs: command %s", name);
+        char g[128];
+        groff_dashes(name, g, sizeof g);
+        snprintf(want, sizeof want, "\n.B litterbox %s\n", g);
+        CHECK_CONTAINS(man, want);
+        snprintf(want, sizeof want, "`%s", name);
+        CHECK_CONTAINS(md, want);
+        spawn_result h;
+        char sub[64];
+        const char *words[4] = {"help", name, NULL, NULL};
+        if (strncmp(name, "proxy ", 6) == 0) {
+            snprintf(sub, sizeof sub, "%s", name + 6);
+            words[1] = "proxy";
+            words[2] = sub;
+        }
+        run_cli(words, NULL, SPAWN_PIPES, &h);
+        CHECK_EQ_INT(h.status, 0);
+        for (const char *o = strstr(h.out, "--"); o; o = strstr(o + 2, "--")) {
+            size_t len = 2 + strspn(o + 2, "abcdefghijklmnopqrstuvwxyz-");
+            if (len <= 3 || strncmp(o, "--help", len) == 0) continue;
+            char opt[64], gopt[128];
+            snprintf(opt, sizeof opt, "%.*s", (int)len, o);
+            groff_dashes(opt, gopt, sizeof gopt);
+            if (!CHECK(strstr(man, gopt) != NULL)) fprintf(stderr, "  man lacks %s\n", opt);
+            if (!CHECK(strstr(md, opt) != NULL)) fprintf(stderr, "  cli.md lacks %s\n", opt);
+        }
+        spawn_result_free(&h);
+    }
+    check_set_case("docs: --help lists the commands");
+    CHECK(count >= 16); /* create ... help, proxy ones included */
+    spawn_result_free(&r);
+    free(man);
+    free(md);
+}
+
 /* ---- TIME, in-process ---- */
 
 /* ---- create --count and delete ID... run their calls at once ---- */
@@ -1285,6 +1356,7 @@ int main(void)
     test_ssh();
     test_wait_deadline();
     test_renew_keep();
+    test_docs_agree();
 
     fs_stop(fs);
     if (check_failed_n == 0) {

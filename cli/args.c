@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,24 @@ static const option_def *option_find(const cli_command *cmd, const char *name, s
             return d;
     }
     return NULL;
+}
+
+int option_takes_value(const cli_command *cmd, const char *word)
+{
+    const option_def *d = word[1] == '-'        ? option_find(cmd, word + 2, strlen(word + 2), 0)
+                          : word[1] && !word[2] ? option_find(cmd, NULL, 0, word[1])
+                                                : NULL;
+    return d && d->flag == SIZE_MAX && !strchr(word, '=');
+}
+
+void option_names(const cli_command *cmd, const char *prefix)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        char name[40];
+        if (!(cmd->options & option_defs[i].bit)) continue;
+        snprintf(name, sizeof name, "--%s", option_defs[i].name);
+        if (strncmp(name, prefix, strlen(prefix)) == 0) fprintf(out_stream(), "%s\n", name);
+    }
 }
 
 /** Store one option value; a single-valued option given twice is an error. */

@@ -5,10 +5,12 @@
  *   args.c       the option parser (global and per command), "did you mean"
  *   create.c     create: its options, the idempotency key, saving the key
  *   commands.c   the other host commands (get, list, delete, wait, ...)
- *   keepalive.c  renew --keep: when to renew next, and the loop
+ *   keepalive.c  renew --keep: when to renew next
+ *   renew_keep.c renew --keep: the loop
  *   resolve.c    a host given by id, name or id prefix
  *   state.c      the CLI's state folder: each host's key and known_hosts
  *   ssh.c        ssh: exec OpenSSH with the stored key
+ *   completion.c shell completion scripts and the words they ask for
  *   proxy.c      the four proxy commands
  *   sshconfig.c  ssh-config: the known_hosts file and the OpenSSH block
  *   output.c     human output, error lines, token redaction
@@ -136,6 +138,10 @@ int args_parse(const cli_command *cmd, int argc, char **argv, cmd_args *a, cli_g
  *         printing a usage error (its exit status in *status).
  */
 int global_option(int argc, char **argv, int *i, cli_globals *g, int *status);
+/** Whether @p word (an option of @p cmd, "--name" or "-x") takes a value. */
+int option_takes_value(const cli_command *cmd, const char *word);
+/** Print @p cmd's long options that start with @p prefix, one a line. */
+void option_names(const cli_command *cmd, const char *prefix);
 /** The candidate a typo of @p word most likely meant, or NULL. */
 const char *closest_word(const char *word, const char *const *candidates, size_t n);
 /** Parse a DURATION (90s, 30m, 2h, 7d; a leading + allowed) into seconds;
@@ -180,7 +186,11 @@ int cmd_health(cli_ctx *ctx);
 int cmd_ssh_config(cli_ctx *ctx);
 int cmd_ssh(cli_ctx *ctx);
 int cmd_wait(cli_ctx *ctx);
-/** renew --keep (keepalive.c). */
+int cmd_completion(cli_ctx *ctx);
+/** `litterbox __complete WORD... CURRENT` (completion.c): what may come
+ *  next, one a line. Always 0. */
+int complete_words(cli_ctx *ctx, int argc, char **argv);
+/** renew --keep (renew_keep.c). */
 int cmd_renew_keep(cli_ctx *ctx);
 
 /* ---- resolve.c ---- */

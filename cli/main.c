@@ -103,6 +103,12 @@ static const cli_command commands[] = {
      cmd_proxy_attach},
     {"proxy detach", "NAME HOST", "Detach a host from an HTTP proxy.", NULL, 0, 2, 2,
      cmd_proxy_detach},
+    {"completion", "bash|zsh|fish",
+     "Print a shell completion script (commands, options, host names).",
+     "  bash: source <(litterbox completion bash)   (e.g. in ~/.bashrc)\n"
+     "  zsh:  source <(litterbox completion zsh)    (after compinit)\n"
+     "  fish: litterbox completion fish | source\n",
+     0, 1, 1, cmd_completion},
     {"help", "[COMMAND]", "Show this help, or a command's.", NULL, 0, 0, 2, NULL},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -496,7 +502,9 @@ int main(int argc, char **argv)
     ctx.argv = argv;
     int status = 0;
     int i = parse_globals(argc, argv, &ctx.g, &status);
-    if (i >= 0 && (ctx.cmd = find_command(argc, argv, &i, &status)) != NULL) {
+    if (i >= 0 && strcmp(argv[i], "__complete") == 0) {
+        status = complete_words(&ctx, argc - i - 1, argv + i + 1); /* the shell scripts' */
+    } else if (i >= 0 && (ctx.cmd = find_command(argc, argv, &i, &status)) != NULL) {
         if (!ctx.cmd->run) {
             status = run_help(argc, argv, i); /* help [COMMAND] */
         } else {

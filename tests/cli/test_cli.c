@@ -1240,6 +1240,53 @@ static void test_docs_agree(void)
     free(md);
 }
 
+/* ---- bash completion, end to end ---- */
+
+static void test_bash_completion(void)
+{
+    if (access("/bin/bash", X_OK) != 0) {
+        printf("SKIP %s: no bash\n", __func__);
+        return;
+    }
+    static const struct {
+        const char *line; /* the words, the last one being completed */
+        const char *want;
+    } rows[] = {
+        {"litterbox cr", "create\n"},
+        {"litterbox --json get sb-0", "sb-0123456789ab\n"},
+        {"litterbox proxy att", "attach\n"},
+    };
+    char dir[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s", LB_CLI_PATH);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("bash completes '%s'", rows[i].line);
+        fs_reset(fs);
+        fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
+        char script[1024], path_env[PATH_MAX + 128];
+        snprintf(script, sizeof script,
+                 "source <(litterbox completion bash) || exit 9\n"
+                 "COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                 "_litterbox; printf '%%s\\n' \"${COMPREPLY[@]}\"\n",
+                 rows[i].line);
+        snprintf(path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", dir);
+        char **env = env_build((const char *[]){path_env, NULL});
+        spawn_opts o = {(const char *[]){"-c", script, NULL},
+                        (const char *const *)env,
+                        SPAWN_PIPES,
+                        NULL,
+                        NULL,
+                        0};
+        spawn_result r;
+        if (spawn_run("/bin/bash", &o, &r) != 0) CHECK_FAIL("could not run bash");
+        env_free(env);
+        CHECK_EQ_INT(r.status, 0);
+        CHECK_EQ_STR(r.out, rows[i].want);
+        spawn_result_free(&r);
+    }
+}
+
 /* ---- TIME, in-process ---- */
 
 /* ---- create --count and delete ID... run their calls at once ---- */
@@ -1357,6 +1404,7 @@ int main(void)
     test_wait_deadline();
     test_renew_keep();
     test_docs_agree();
+    test_bash_completion();
 
     fs_stop(fs);
     if (check_failed_n == 0) {

@@ -11,6 +11,7 @@
  *   state.c      the CLI's state folder: each host's key and known_hosts
  *   ssh.c        ssh: exec OpenSSH with the stored key
  *   completion.c shell completion scripts and the words they ask for
+ *   config.c     the config file and `litterbox config`
  *   proxy.c      the four proxy commands
  *   sshconfig.c  ssh-config: the known_hosts file and the OpenSSH block
  *   output.c     human output, error lines, token redaction
@@ -298,6 +299,30 @@ void out_done(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 /** Write @p s for a person: control bytes shown as \xNN so that a server
  *  cannot drive the terminal. */
 void out_text(FILE *f, const char *s);
+
+/* ---- config.c ---- */
+/**
+ * Read the config file and fill, in ctx->g and ctx->a, what neither a flag
+ * nor the environment gave (url, token_file, timeout; create's image,
+ * provider, instance_type, expires_at).
+ * @return 0, or an exit status after printing why (a bad line: 2).
+ */
+int config_apply(cli_ctx *ctx);
+void config_free(void);
+int cmd_config(cli_ctx *ctx);
+
+/** One setting as `litterbox config` shows it. */
+typedef struct config_setting {
+    const char *name, *value; /* value NULL: unset; the token is "***" */
+    char from[4200];          /* a flag, a variable, the config file, "default", "unset" */
+} config_setting;
+
+/** The settings in order. @return how many were filled (at most @p max). */
+size_t config_settings(const cli_ctx *ctx, config_setting *settings, size_t max);
+/** The config file's path (NULL without HOME), and whether it was read. */
+const char *config_file_path(int *found);
+/** config --json. */
+void json_config(const cli_ctx *ctx);
 
 /* ---- files.c ---- */
 /** Read a whole file (at most 1 MiB). @return a NUL-terminated buffer the

@@ -109,6 +109,12 @@ static const cli_command commands[] = {
      "  zsh:  source <(litterbox completion zsh)    (after compinit)\n"
      "  fish: litterbox completion fish | source\n",
      0, 1, 1, cmd_completion},
+    {"config", "", "Show each setting, its value and where it came from (the token as ***).",
+     "Settings come from flags, else the environment, else the config file\n"
+     "$XDG_CONFIG_HOME/litterbox/config (~/.config/litterbox/config): 'key = value'\n"
+     "lines of url, token_file, timeout, and create's image, provider,\n"
+     "instance_type, expires_at. There is no token key: use token_file.\n",
+     0, 0, 0, cmd_config},
     {"help", "[COMMAND]", "Show this help, or a command's.", NULL, 0, 0, 2, NULL},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -503,7 +509,8 @@ int main(int argc, char **argv)
     int status = 0;
     int i = parse_globals(argc, argv, &ctx.g, &status);
     if (i >= 0 && strcmp(argv[i], "__complete") == 0) {
-        status = complete_words(&ctx, argc - i - 1, argv + i + 1); /* the shell scripts' */
+        if (config_apply(&ctx) == 0) /* the shell scripts' */
+            status = complete_words(&ctx, argc - i - 1, argv + i + 1);
     } else if (i >= 0 && (ctx.cmd = find_command(argc, argv, &i, &status)) != NULL) {
         if (!ctx.cmd->run) {
             status = run_help(argc, argv, i); /* help [COMMAND] */
@@ -511,7 +518,8 @@ int main(int argc, char **argv)
             status = args_parse(ctx.cmd, argc - i, argv + i, &ctx.a, &ctx.g);
             if (status == 0 && ctx.a.help)
                 print_command_help(out_stream(), ctx.cmd);
-            else if (status == 0 && (status = check_globals(&ctx.g)) == 0) {
+            else if (status == 0 && (status = config_apply(&ctx)) == 0 &&
+                     (status = check_globals(&ctx.g)) == 0) {
                 catch_signals();
                 status = ctx.cmd->run(&ctx);
             }
@@ -520,6 +528,7 @@ int main(int argc, char **argv)
     lb_client_close(ctx.client);
     lb_host_list_free(ctx.hosts);
     args_free(&ctx.a);
+    config_free();
     int out_status = out_finish();
     out_forget_secret();
     return status ? status : out_status;

@@ -635,6 +635,35 @@ void out_ids(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
     json_finish(&g);
 }
 
+void json_config(const cli_ctx *ctx)
+{
+    config_setting settings[16];
+    size_t n = config_settings(ctx, settings, 16);
+    int found;
+    const char *path = config_file_path(&found);
+    json_out g;
+    json_begin(&g, NULL);
+    json_object_open(&g);
+    json_key(&g, "config_file");
+    json_string_or_null(&g, path);
+    json_key(&g, "config_file_read");
+    json_bool(&g, found);
+    json_key(&g, "settings");
+    json_object_open(&g);
+    for (size_t i = 0; i < n; i++) {
+        json_key(&g, settings[i].name);
+        json_object_open(&g);
+        json_key(&g, "value");
+        json_string_or_null(&g, settings[i].value);
+        json_key(&g, "from");
+        json_string(&g, settings[i].from);
+        json_object_close(&g);
+    }
+    json_object_close(&g);
+    json_object_close(&g);
+    json_finish(&g);
+}
+
 void out_health(const cli_ctx *ctx)
 {
     if (ctx->g.json) {

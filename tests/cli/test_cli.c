@@ -1287,6 +1287,102 @@ static void test_bash_completion(void)
     }
 }
 
+/* ---- the config file ---- */
+
+static void test_config_file(void)
+{
+    spawn_result r;
+    char text[1024], cfg_env[PATH_MAX + 32];
+    if (mkdir("cfg", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir cfg");
+    if (mkdir("cfg/litterbox", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir cfg/litterbox");
+    snprintf(text, sizeof text,
+             "# settings\nurl = %s\n  token_file = ../../token.txt\n\nimage=img-from-config\n",
+             fs_url(fs));
+    write_text("cfg/litterbox/config", text, 0600);
+    snprintf(cfg_env, sizeof cfg_env, "XDG_CONFIG_HOME=%s/cfg", workdir);
+    const char *no_env[] = {cfg_env, "-SANDBOX_SERVICE_URL", "-SANDBOX_SERVICE_TOKEN", NULL};
+
+    check_set_case("config file: url and token_file (relative to its folder)");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[]"});
+    run_cli((const char *[]){"list", "-q", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    if (CHECK_EQ_INT(fs_request_count(fs), 1))
+        CHECK_EQ_STR(fs_header(fs_request_at(fs, 0), "Authorization"), "Bearer " FILE_TOKEN);
+    spawn_result_free(&r);
+
+    check_set_case("config file: create's defaults, a flag beats them");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V1});
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V1});
+    run_cli((const char *[]){"create", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    spawn_result_free(&r);
+    run_cli((const char *[]){"create", "--image", "img-from-flag", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    spawn_result_free(&r);
+    if (CHECK_EQ_INT(fs_request_count(fs), 2)) {
+        check_body(fs_request_at(fs, 0), "image=\"img-from-config\"");
+        check_body(fs_request_at(fs, 1), "image=\"img-from-flag\"");
+    }
+
+    check_set_case("config file: the environment beats it");
+    snprintf(text, sizeof text, "url = http://127.0.0.1:1\ntimeout = 7\n");
+    write_text("cfg/litterbox/config", text, 0600);
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[]"});
+    run_cli((const char *[]){"list", NULL}, (const char *[]){cfg_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_INT(fs_request_count(fs), 1);
+    spawn_result_free(&r);
+
+    check_set_case("litterbox config: each value and where it came from, the token as ***");
+    fs_reset(fs);
+    run_cli((const char *[]){"config", "--timeout", "9", NULL}, (const char *[]){cfg_env, NULL},
+            SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    char want[2 * PATH_MAX];
+    snprintf(want, sizeof want,
+             "config file:    %s/cfg/litterbox/config (read)\n"
+             "url             %s (SANDBOX_SERVICE_URL)\n"
+             "token           *** (SANDBOX_SERVICE_TOKEN)\n"
+             "timeout         9 (--timeout)\n"
+             "image           - (unset)\n",
+             workdir, fs_url(fs));
+    CHECK(strncmp(r.out, want, strlen(want)) == 0);
+    if (strncmp(r.out, want, strlen(want)) != 0) dump_run(&r);
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+
+    check_set_case("litterbox config --json");
+    run_cli((const char *[]){"--json", "config", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "\"url\":{\"value\":\"http://127.0.0.1:1\",\"from\":\"");
+    CHECK_CONTAINS(r.out, "\"timeout\":{\"value\":\"7\",\"from\":\"");
+    CHECK_CONTAINS(r.out, "\"token_file\":{\"value\":null,\"from\":\"unset\"}");
+    spawn_result_free(&r);
+
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"url = x\nimag = y\n",
+         "/cfg/litterbox/config:2: unknown key 'imag'; did you mean 'image'?"},
+        {"token = abc\n", "/cfg/litterbox/config:1: no token here: use token_file = FILE"},
+        {"just words\n", "/cfg/litterbox/config:1: expected key = value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        check_set_case("config file error: %s", bad[i].err);
+        write_text("cfg/litterbox/config", bad[i].text, 0600);
+        fs_reset(fs);
+        run_cli((const char *[]){"list", NULL}, (const char *[]){cfg_env, NULL}, SPAWN_PIPES, &r);
+        CHECK_EQ_INT(r.status, 2);
+        CHECK_CONTAINS(r.err, bad[i].err);
+        CHECK_EQ_INT(fs_request_count(fs), 0);
+        spawn_result_free(&r);
+    }
+    unlink("cfg/litterbox/config");
+}
+
 /* ---- TIME, in-process ---- */
 
 /* ---- create --count and delete ID... run their calls at once ---- */
@@ -1405,6 +1501,7 @@ int main(void)
     test_renew_keep();
     test_docs_agree();
     test_bash_completion();
+    test_config_file();
 
     fs_stop(fs);
     if (check_failed_n == 0) {

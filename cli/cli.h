@@ -18,6 +18,7 @@
  *   json_out.c   the JSON writer behind --json
  *   files.c      reading input files, writing private files safely
  *   time.c       TIME arguments (RFC 3339 or +90s/+30m/+2h/+7d)
+ *   when.c       times in human output: one format, and how far from now
  *   progress.c   the "provisioning… Ns" line on a terminal
  */
 #ifndef LB_CLI_H
@@ -364,6 +365,13 @@ char *path_absolute(const char *path);
  * @return 0, or -1 with a reason in @p why.
  */
 int time_arg_parse(const char *s, time_t now, long long *out, char *why, size_t why_size);
+
+/* ---- when.c ---- */
+/** "in 23 h", "5 min ago": @p t from @p now (Unix seconds). */
+void when_relative(long long t, long long now, char *buf, size_t size);
+/** An RFC 3339 time as "2030-01-02 00:00:00 UTC", with " (in 23 h)" when
+ *  @p relative; text it cannot read is copied as it is. */
+void when_human(const char *text, long long now, int relative, char *buf, size_t size);
 
 /* ---- progress.c ---- */
 /** Show `<label>… Ns` on stderr, updated each second, when stderr is a

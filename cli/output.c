@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -322,6 +323,7 @@ typedef enum field_kind {
     FIELD_DISK,    /* long long, 0 is null */
     FIELD_KEY,     /* the private key: JSON only */
     FIELD_EXPIRES, /* nullable; null means a permanent host */
+    FIELD_TIME,    /* an RFC 3339 time; people see when.c's form */
 } field_kind;
 
 typedef struct host_field {
@@ -348,9 +350,9 @@ static const host_field host_fields[] = {
     {"instance_type", FIELD_NSTR, offsetof(lb_host, instance_type)},
     {"disk_gb", FIELD_DISK, offsetof(lb_host, disk_gb)},
     {"last_error", FIELD_STR, offsetof(lb_host, last_error)},
-    {"created_at", FIELD_STR, offsetof(lb_host, created_at)},
-    {"updated_at", FIELD_STR, offsetof(lb_host, updated_at)},
-    {"activated_at", FIELD_NSTR, offsetof(lb_host, activated_at)},
+    {"created_at", FIELD_TIME, offsetof(lb_host, created_at)},
+    {"updated_at", FIELD_TIME, offsetof(lb_host, updated_at)},
+    {"activated_at", FIELD_TIME, offsetof(lb_host, activated_at)},
     {"expires_at", FIELD_EXPIRES, offsetof(lb_host, expires_at)},
 };
 #define HOST_FIELD_COUNT (sizeof host_fields / sizeof host_fields[0])
@@ -391,7 +393,7 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
         const host_field *fd = &host_fields[i];
         const char *s =
             fd->kind == FIELD_PORT || fd->kind == FIELD_DISK ? NULL : field_string(h, fd);
-        char num[32], saved[PATH_MAX + 32];
+        char num[32], saved[PATH_MAX + 32], when[96];
         const char *value = s && *s ? s : "-";
         const char *sgr = NULL;
         switch (fd->kind) {
@@ -403,8 +405,20 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
             snprintf(num, sizeof num, "%lld", h->disk_gb);
             value = h->disk_gb ? num : "-";
             break;
+        case FIELD_TIME:
+            if (s && *s) {
+                when_human(s, (long long)time(NULL), 0, when, sizeof when);
+                value = when;
+            }
+            break;
         case FIELD_EXPIRES:
-            value = s ? s : "never";
+            /* "How long is left" is what people read this line for. */
+            if (s) {
+                when_human(s, (long long)time(NULL), 1, when, sizeof when);
+                value = when;
+            } else {
+                value = "never";
+            }
             break;
         case FIELD_KEY:
             /* A key on a screen ends up in scrollback, logs and recordings. */
@@ -483,14 +497,22 @@ static void ssh_address(const lb_host *h, char *buf, size_t size)
 enum { COL_ID, COL_NAME, COL_STATUS, COL_SSH, COL_EXPIRES, COL_KEY, COL_COUNT };
 
 static void table_row_cells(const lb_host *h, const char *cells[COL_COUNT], char *addr,
-                            size_t addr_size)
+                            size_t addr_size, char *expires, size_t expires_size)
 {
     ssh_address(h, addr, addr_size);
     cells[COL_ID] = h->id;
     cells[COL_NAME] = h->name;
     cells[COL_STATUS] = h->status;
     cells[COL_SSH] = addr;
-    cells[COL_EXPIRES] = h->expires_at ? h->expires_at : "never";
+    long long t;
+    char why[256];
+    if (!h->expires_at)
+        cells[COL_EXPIRES] = "never";
+    else if (time_arg_parse(h->expires_at, 0, &t, why, sizeof why) == 0) {
+        when_relative(t, (long long)time(NULL), expires, expires_size);
+        cells[COL_EXPIRES] = expires;
+    } else
+        cells[COL_EXPIRES] = h->expires_at;
     char key[PATH_MAX];
     cells[COL_KEY] = state_key_path(h->id, key, sizeof key) ? "local" : "-";
 }
@@ -505,10 +527,10 @@ void out_host_table(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
     int width[COL_COUNT];
     for (int c = 0; c < COL_COUNT; c++)
         width[c] = (int)strlen(heads[c]);
-    char addr[300];
+    char addr[300], expires[64];
     const char *cells[COL_COUNT];
     for (size_t i = 0; i < count; i++) {
-        table_row_cells(hosts[i], cells, addr, sizeof addr);
+        table_row_cells(hosts[i], cells, addr, sizeof addr, expires, sizeof expires);
         for (int c = 0; c < COL_COUNT; c++)
             if ((int)strlen(cells[c]) > width[c]) width[c] = (int)strlen(cells[c]);
     }
@@ -516,7 +538,7 @@ void out_host_table(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
         out_cell(out, heads[c], c + 1 < COL_COUNT ? width[c] + 2 : 0, colour ? SGR_BOLD : NULL);
     fputc('\n', out);
     for (size_t i = 0; i < count; i++) {
-        table_row_cells(hosts[i], cells, addr, sizeof addr);
+        table_row_cells(hosts[i], cells, addr, sizeof addr, expires, sizeof expires);
         for (int c = 0; c < COL_COUNT; c++)
             out_cell(out, cells[c], c + 1 < COL_COUNT ? width[c] + 2 : 0,
                      c == COL_STATUS ? status_colour(cells[c]) : NULL);

@@ -467,13 +467,14 @@ const cli_case cli_cases[] = {
      .argv = {"list", NULL},
      .resp = {R(200, "[" HOST_V2 "," HOST_INTERNAL "," HOST_V1 "]")},
      .exit = 0,
-     .out =
-         "ID                                    NAME             STATUS         SSH              "
-         "               EXPIRES               KEY\n" ID1 "  sb-0123456789ab  active         "
-         "203.0.113.7:2222                2030-01-02T00:00:00Z  -\n" ID3
-         "  sb-bbbbbbbbbbbb  bootstrapping  sb-bbbbbbbbbbbb.tail.ts.net:22  never                 "
-         "-\n" ID2 "  sb-aaaaaaaaaaaa  active         198.51.100.4:22                 never        "
-         "         -\n",
+     /* The EXPIRES column is as wide as "in 1126 d" is today. */
+     .out_has =
+         {"ID                                    NAME             STATUS         SSH        "
+          "                     EXPIRES ",
+          "\n" ID1 "  sb-0123456789ab  active         203.0.113.7:2222                " REL_EXPIRES
+          "  -\n",
+          "\n" ID3 "  sb-bbbbbbbbbbbb  bootstrapping  sb-bbbbbbbbbbbb.tail.ts.net:22  never ",
+          "\n" ID2 "  sb-aaaaaaaaaaaa  active         198.51.100.4:22                 never "},
      .err = "",
      .nreq = 1,
      .req = {{"GET", "/hosts", {"Authorization: Bearer " TOKEN}, {NULL}}}},

@@ -50,6 +50,10 @@
     "\"expires_at\":\"2030-01-02T00:00:00Z\"}"
 #define HOST_V2_JSON HOST_V2_JSON_WITH("null")
 
+/* Human output says how far a time is from now; the test expands
+ * "@REL<unix time>" to that text when it runs (see expand() in test_cli.c). */
+#define REL_EXPIRES "@REL1893542400"
+
 /* What people see for HOST_V2. */
 #define HOST_V2_HUMAN_WITH(KEY_LINE)                                                               \
     "id:                  " ID1 "\n"                                                               \
@@ -68,10 +72,10 @@
     "instance_type:       cx33\n"                                                                  \
     "disk_gb:             40\n"                                                                    \
     "last_error:          -\n"                                                                     \
-    "created_at:          2030-01-01T00:00:00Z\n"                                                  \
-    "updated_at:          2030-01-01T00:00:30Z\n"                                                  \
-    "activated_at:        2030-01-01T00:00:30Z\n"                                                  \
-    "expires_at:          2030-01-02T00:00:00Z\n"
+    "created_at:          2030-01-01 00:00:00 UTC\n"                                               \
+    "updated_at:          2030-01-01 00:00:30 UTC\n"                                               \
+    "activated_at:        2030-01-01 00:00:30 UTC\n"                                               \
+    "expires_at:          2030-01-02 00:00:00 UTC (" REL_EXPIRES ")\n"
 #define HOST_V2_HUMAN HOST_V2_HUMAN_WITH("-")
 
 /* The first wire generation: ssh_host/ssh_port, none of the newer fields,

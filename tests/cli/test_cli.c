@@ -165,6 +165,32 @@ static void check_run_invariants(const char *const *argv, int mode, const spawn_
     }
 }
 
+/**
+ * @p s with each "@REL<unix time>" replaced by how far that time is from
+ * now, as human output says it ("in 1126 d"). Returns one of a few
+ * rotating buffers, so that several may be used in one expression.
+ */
+static const char *expand(const char *s)
+{
+    static char bufs[4][16384];
+    static int next;
+    char *buf = bufs[next++ % 4];
+    size_t n = 0;
+    while (*s && n + 64 < sizeof bufs[0]) {
+        if (strncmp(s, "@REL", 4) == 0) {
+            char *end;
+            long long t = strtoll(s + 4, &end, 10);
+            when_relative(t, (long long)time(NULL), buf + n, sizeof bufs[0] - n);
+            n += strlen(buf + n);
+            s = end;
+        } else {
+            buf[n++] = *s++;
+        }
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 /** Run the program with @p argv (after "litterbox"). */
 static void run_cli(const char *const *argv, const char *const *extra_env, int mode,
                     spawn_result *r)
@@ -342,9 +368,9 @@ static void run_case(const cli_case *c)
     spawn_result r;
     run_cli(argv, env, SPAWN_PIPES, &r);
     int ok = CHECK_EQ_INT(r.status, c->exit);
-    if (c->out) ok &= CHECK_EQ_STR(r.out, c->out);
+    if (c->out) ok &= CHECK_EQ_STR(r.out, expand(c->out));
     for (size_t i = 0; i < 6 && c->out_has[i]; i++)
-        ok &= CHECK_CONTAINS(r.out, c->out_has[i]);
+        ok &= CHECK_CONTAINS(r.out, expand(c->out_has[i]));
     for (size_t i = 0; i < 3 && c->out_lacks[i]; i++)
         ok &= CHECK_LACKS(r.out, c->out_lacks[i]);
     if (c->err) ok &= CHECK_EQ_STR(r.err, c->err);
@@ -500,7 +526,7 @@ static void test_key_file(void)
     write_text("host.key", "old contents", 0644); /* replaced, and made private */
     run_cli((const char *[]){"create", "--key-file", "host.key", NULL}, NULL, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("saved to host.key (mode 0600)"));
+    CHECK_EQ_STR(r.out, expand(HOST_V2_HUMAN_WITH("saved to host.key (mode 0600)")));
     CHECK_EQ_INT(file_mode("host.key"), 0600);
     char *key = read_text("host.key");
     CHECK_EQ_STR(key, PRIVATE_KEY_TEXT);
@@ -573,7 +599,8 @@ static void test_key_file(void)
     signal(SIGXFSZ, SIG_DFL);
     check_run_invariants(sh_argv + 3, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 1);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned but not kept (see the error); not shown"));
+    CHECK_EQ_STR(r.out,
+                 expand(HOST_V2_HUMAN_WITH("returned but not kept (see the error); not shown")));
     CHECK_CONTAINS(r.err, "litterbox: local: cannot write big.key: write: ");
     CHECK_CONTAINS(r.err, "(host " ID1 ")\n");
     CHECK(access("big.key", F_OK) != 0);
@@ -789,7 +816,7 @@ static void test_colour(void)
     run_cli((const char *[]){"get", ID1, NULL}, (const char *[]){"TERM=xterm", "NO_COLOR=1", NULL},
             SPAWN_STDOUT_TTY, &r);
     CHECK_EQ_INT(r.status, 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
+    CHECK_EQ_STR(r.out, expand(HOST_V2_HUMAN));
     spawn_result_free(&r);
 
     check_set_case("NO_COLOR set but empty does not count (no-color.org)");
@@ -828,7 +855,7 @@ static void test_progress(void)
     CHECK_CONTAINS(r.err, "\r\033[Kprovisioning\xe2\x80\xa6 2s");
     /* Cleared at the end: the last thing on the terminal is the erase. */
     CHECK(r.err_len >= 4 && strcmp(r.err + r.err_len - 4, "\r\033[K") == 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
+    CHECK_EQ_STR(r.out, expand(HOST_V2_HUMAN));
     spawn_result_free(&r);
 
     check_set_case("create --count: one progress line for all the hosts on a terminal");
@@ -942,8 +969,10 @@ static void test_state_folder(void)
     fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
     run_cli((const char *[]){"list", NULL}, NULL, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 0);
-    CHECK_CONTAINS(r.out, "2030-01-02T00:00:00Z  local\n");
-    CHECK_CONTAINS(r.out, "never                 -\n"); /* ID2 came back without a key */
+    CHECK_CONTAINS(r.out, expand(REL_EXPIRES "  local\n"));
+    const char *id2 = strstr(r.out, ID2); /* ID2 came back without a key */
+    const char *eol = id2 ? strchr(id2, '\n') : NULL;
+    CHECK(eol && eol - id2 > 3 && strncmp(eol - 3, "  -", 3) == 0);
     spawn_result_free(&r);
 
     check_set_case("delete forgets the host's folder");
@@ -1383,6 +1412,52 @@ static void test_config_file(void)
     unlink("cfg/litterbox/config");
 }
 
+/* ---- times for people, in-process ---- */
+
+static void test_when(void)
+{
+    static const struct {
+        long long t;
+        const char *want;
+    } rel[] = {
+        {1000000, "in 0 s"},
+        {1000059, "in 59 s"},
+        {1000060, "in 1 min"},
+        {1000000 + 89 * 60, "in 89 min"},
+        {1000000 + 90 * 60, "in 1 h"},
+        {1000000 + 23 * 3600 + 59, "in 23 h"},
+        {1000000 + 47 * 3600, "in 47 h"},
+        {1000000 + 48 * 3600, "in 2 d"},
+        {999990, "10 s ago"},
+        {1000000 - 5 * 60, "5 min ago"},
+        {1000000 - 3 * 86400, "3 d ago"},
+    };
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        check_set_case("relative time %s", rel[i].want);
+        char buf[64];
+        when_relative(rel[i].t, 1000000, buf, sizeof buf);
+        CHECK_EQ_STR(buf, rel[i].want);
+    }
+    static const struct {
+        const char *text;
+        int relative;
+        const char *want;
+    } human[] = {
+        {"2030-01-02T00:00:00Z", 0, "2030-01-02 00:00:00 UTC"},
+        {"2026-12-02T05:35:57.761Z", 0, "2026-12-02 05:35:57 UTC"}, /* the local server's form */
+        {"2030-01-02T02:00:00+02:00", 0, "2030-01-02 00:00:00 UTC"},
+        {"1970-01-12T13:46:40Z", 1, "1970-01-12 13:46:40 UTC (in 0 s)"},
+        {"1970-01-13T13:46:40Z", 1, "1970-01-13 13:46:40 UTC (in 24 h)"},
+        {"yesterday", 1, "yesterday"}, /* not a time: as sent */
+    };
+    for (size_t i = 0; i < sizeof human / sizeof human[0]; i++) {
+        check_set_case("human time %s", human[i].text);
+        char buf[96];
+        when_human(human[i].text, 1000000, human[i].relative, buf, sizeof buf);
+        CHECK_EQ_STR(buf, human[i].want);
+    }
+}
+
 /* ---- TIME, in-process ---- */
 
 /* ---- create --count and delete ID... run their calls at once ---- */
@@ -1472,6 +1547,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     test_time_arg();
     test_keepalive_schedule();
+    test_when();
 
     char tmpl[] = "/tmp/litterbox-cli-test.XXXXXX";
     if (!mkdtemp(tmpl) || chdir(tmpl) != 0 || !getcwd(workdir, sizeof workdir)) {

@@ -134,7 +134,7 @@ int cmd_list(cli_ctx *ctx)
 static int confirm_delete_all(const cli_ctx *ctx, size_t n)
 {
     if (ctx->a.yes || !isatty(STDIN_FILENO)) return 1;
-    fprintf(stderr, "Delete all %zu hosts? [y/N] ", n);
+    fprintf(stderr, "Delete all %zu host%s? [y/N] ", n, n == 1 ? "" : "s");
     fflush(stderr);
     char answer[16] = "";
     if (!fgets(answer, sizeof answer, stdin)) return 0;

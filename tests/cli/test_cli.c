@@ -1412,6 +1412,61 @@ static void test_config_file(void)
     unlink("cfg/litterbox/config");
 }
 
+/* ---- delete --all asks a person first ---- */
+
+static void test_delete_all_asks(void)
+{
+    if (!spawn_pty_available()) {
+        printf("SKIP %s: no pseudo-terminal here\n", __func__);
+        return;
+    }
+    static const struct {
+        const char *typed;
+        int deletes;
+    } rows[] = {{"y\n", 1}, {"n\n", 0}, {"\n", 0}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("delete --all at a terminal, answered '%c'", rows[i].typed[0]);
+        fs_reset(fs);
+        fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "]"});
+        fs_push(fs, &(fs_response){.status = 204});
+        char **env = env_build(NULL);
+        spawn_opts o = {(const char *[]){"delete", "--all", NULL},
+                        (const char *const *)env,
+                        SPAWN_STDIN_TTY,
+                        NULL,
+                        NULL,
+                        0};
+        spawn_result r;
+        if (spawn_run_typing(LB_CLI_PATH, &o, rows[i].typed, &r) != 0)
+            CHECK_FAIL("could not run the program");
+        env_free(env);
+        CHECK(strncmp(r.err, "Delete all 1 host? [y/N] ", 25) == 0);
+        CHECK_EQ_INT(fs_request_count(fs), 1 + rows[i].deletes);
+        CHECK_EQ_INT(r.status, rows[i].deletes ? 0 : 2);
+        CHECK_EQ_STR(r.out, rows[i].deletes ? "deleted " ID1 "\n" : "");
+        if (!rows[i].deletes) CHECK_CONTAINS(r.err, "litterbox: cancelled: nothing deleted\n");
+        spawn_result_free(&r);
+    }
+    check_set_case("delete --all --yes at a terminal does not ask");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "]"});
+    fs_push(fs, &(fs_response){.status = 204});
+    char **env = env_build(NULL);
+    spawn_opts o = {(const char *[]){"delete", "--all", "--yes", NULL},
+                    (const char *const *)env,
+                    SPAWN_STDIN_TTY,
+                    NULL,
+                    NULL,
+                    0};
+    spawn_result r;
+    if (spawn_run_typing(LB_CLI_PATH, &o, "", &r) != 0) CHECK_FAIL("could not run the program");
+    env_free(env);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.err, "");
+    CHECK_EQ_INT(fs_request_count(fs), 2);
+    spawn_result_free(&r);
+}
+
 /* ---- times for people, in-process ---- */
 
 static void test_when(void)
@@ -1578,6 +1633,7 @@ int main(void)
     test_docs_agree();
     test_bash_completion();
     test_config_file();
+    test_delete_all_asks();
 
     fs_stop(fs);
     if (check_failed_n == 0) {

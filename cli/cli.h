@@ -238,6 +238,9 @@ void state_forget_host(const char *id);
  *         written), -1 with a reason in @p why.
  */
 int state_check_create(const char *key, const char *request, char *why, size_t why_size);
+/** Forget creates/<key>: the service refused the request, so the key
+ *  holds no host and may go with other options. */
+void state_forget_create(const char *key);
 int cmd_proxy_create(cli_ctx *ctx);
 int cmd_proxy_delete(cli_ctx *ctx);
 int cmd_proxy_attach(cli_ctx *ctx);

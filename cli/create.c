@@ -272,6 +272,31 @@ static int collect_outcomes(const cli_ctx *ctx, create_run *run)
     return status;
 }
 
+/** Whether the service refused this create outright (it made nothing, and
+ *  remembers nothing under the key): the input, or who asked. */
+static int refused(const call_slot *slot)
+{
+    switch (slot->code) {
+    case LB_ERR_INVALID:
+    case LB_ERR_AUTH:
+    case LB_ERR_VALIDATION:
+        return 1;
+    case LB_ERR_RESPONSE:
+        return slot->err.http_status == 400;
+    default:
+        return 0;
+    }
+}
+
+/** When every create was refused, the key is free for a corrected request:
+ *  holding it to the refused one would only stand in the way. */
+static void release_key_if_refused(const create_run *run)
+{
+    for (long long i = 0; i < run->count; i++)
+        if (!refused(&run->slots[i])) return;
+    if (run->state_ok && run->count > 0) state_forget_create(run->key);
+}
+
 /** What succeeded is printed even when something failed. */
 static int print_hosts(const cli_ctx *ctx, create_run *run)
 {
@@ -334,6 +359,7 @@ int cmd_create(cli_ctx *ctx)
         progress_stop();
         interrupt_note_set(NULL);
         status = collect_outcomes(ctx, &run);
+        release_key_if_refused(&run);
         if (status == 0) status = run_status;
         int print_status = print_hosts(ctx, &run);
         if (status == 0) status = print_status;

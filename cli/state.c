@@ -194,3 +194,11 @@ int state_check_create(const char *key, const char *request, char *why, size_t w
     }
     return file_write_private(path, request, strlen(request), why, why_size);
 }
+
+void state_forget_create(const char *key)
+{
+    char sub[PATH_MAX], path[PATH_MAX];
+    if (!component_ok(key)) return;
+    snprintf(sub, sizeof sub, "creates/%s", key);
+    if (state_path(sub, path, sizeof path) == 0) unlink(path);
+}

@@ -28,8 +28,12 @@ static const char zsh_script[] =
 
 static const char fish_script[] =
     "# litterbox completion for fish: litterbox completion fish | source\n"
-    "complete -c litterbox -a '(litterbox __complete (commandline -opc)[2..-1] "
-    "(commandline -ct) 2>/dev/null)'\n";
+    "complete -c litterbox -f -a '(litterbox __complete (commandline -opc)[2..-1] "
+    "(commandline -ct) 2>/dev/null)'\n"
+    "# file names only where a file goes\n"
+    "for option in token-file env-file key-file known-hosts identity-file header-file\n"
+    "    complete -c litterbox -l $option -r -F\n"
+    "end\n";
 
 int cmd_completion(cli_ctx *ctx)
 {

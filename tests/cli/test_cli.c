@@ -1269,50 +1269,70 @@ static void test_docs_agree(void)
     free(md);
 }
 
-/* ---- bash completion, end to end ---- */
+/* ---- shell completion, end to end ---- */
 
-static void test_bash_completion(void)
+/* How each shell is made to complete a line: bash and zsh call the
+ * script's function as their completion system would (zsh's compadd and
+ * compdef stood in for, since they need a terminal), fish asks its own
+ * `complete -C`. @LINE@ is the line. */
+static const struct {
+    const char *shell, *script;
+} shells[] = {
+    {"/bin/bash", "source <(litterbox completion bash) || exit 9\n"
+                  "COMP_WORDS=(@LINE@); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                  "_litterbox; printf '%s\\n' \"${COMPREPLY[@]}\"\n"},
+    {"/usr/bin/zsh", "compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }\n"
+                     "_files() { print FILES; }\n"
+                     "source <(litterbox completion zsh) || exit 9\n"
+                     "words=(@LINE@); CURRENT=${#words}; _litterbox\n"},
+    {"/usr/bin/fish", "litterbox completion fish | source; or exit 9\n"
+                      "complete -C '@LINE@'\n"},
+};
+
+static void test_shell_completion(void)
 {
-    if (access("/bin/bash", X_OK) != 0) {
-        printf("SKIP %s: no bash\n", __func__);
-        return;
-    }
     static const struct {
-        const char *line; /* the words, the last one being completed */
+        const char *line; /* the words; the last one is being completed */
         const char *want;
     } rows[] = {
         {"litterbox cr", "create\n"},
         {"litterbox --json get sb-0", "sb-0123456789ab\n"},
         {"litterbox proxy att", "attach\n"},
+        {"litterbox list --q", "--quiet\n"},
     };
     char dir[PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s", LB_CLI_PATH);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = '\0';
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        check_set_case("bash completes '%s'", rows[i].line);
-        fs_reset(fs);
-        fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
-        char script[1024], path_env[PATH_MAX + 128];
-        snprintf(script, sizeof script,
-                 "source <(litterbox completion bash) || exit 9\n"
-                 "COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
-                 "_litterbox; printf '%%s\\n' \"${COMPREPLY[@]}\"\n",
-                 rows[i].line);
-        snprintf(path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", dir);
-        char **env = env_build((const char *[]){path_env, NULL});
-        spawn_opts o = {(const char *[]){"-c", script, NULL},
-                        (const char *const *)env,
-                        SPAWN_PIPES,
-                        NULL,
-                        NULL,
-                        0};
-        spawn_result r;
-        if (spawn_run("/bin/bash", &o, &r) != 0) CHECK_FAIL("could not run bash");
-        env_free(env);
-        CHECK_EQ_INT(r.status, 0);
-        CHECK_EQ_STR(r.out, rows[i].want);
-        spawn_result_free(&r);
+    for (size_t k = 0; k < sizeof shells / sizeof shells[0]; k++) {
+        if (access(shells[k].shell, X_OK) != 0) {
+            printf("SKIP %s: no %s\n", __func__, shells[k].shell);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            const char *line = rows[i].line;
+            check_set_case("%s completes '%s'", shells[k].shell, line);
+            fs_reset(fs);
+            fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
+            char script[1024], path_env[PATH_MAX + 128];
+            const char *at = strstr(shells[k].script, "@LINE@");
+            snprintf(script, sizeof script, "%.*s%s%s", (int)(at - shells[k].script),
+                     shells[k].script, line, at + 6);
+            snprintf(path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", dir);
+            char **env = env_build((const char *[]){path_env, NULL});
+            spawn_opts o = {(const char *[]){"-c", script, NULL},
+                            (const char *const *)env,
+                            SPAWN_PIPES,
+                            NULL,
+                            NULL,
+                            0};
+            spawn_result r;
+            if (spawn_run(shells[k].shell, &o, &r) != 0) CHECK_FAIL("could not run the shell");
+            env_free(env);
+            CHECK_EQ_INT(r.status, 0);
+            if (!CHECK_EQ_STR(r.out, rows[i].want)) fprintf(stderr, "  stderr: %s\n", r.err);
+            spawn_result_free(&r);
+        }
     }
 }
 
@@ -1631,7 +1651,7 @@ int main(void)
     test_wait_deadline();
     test_renew_keep();
     test_docs_agree();
-    test_bash_completion();
+    test_shell_completion();
     test_config_file();
     test_delete_all_asks();
 

@@ -110,6 +110,12 @@ int cmd_ssh(cli_ctx *ctx)
         return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
     }
     ssh_argv(h, key, known_hosts, a->pos + 1, nwords, argv, opts, port);
+    /* ssh needs no token, and a SendEnv in someone's ssh_config must not
+     * carry it to the host. */
+    char token_var[256];
+    snprintf(token_var, sizeof token_var, "%sSERVICE_TOKEN",
+             ctx->g.env_prefix ? ctx->g.env_prefix : "SANDBOX_");
+    unsetenv(token_var);
     /* What the program printed so far goes out before ssh takes over. */
     int out_status = out_finish();
     if (out_status == 0) {

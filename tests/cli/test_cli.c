@@ -1001,7 +1001,9 @@ static void write_fake_ssh(void)
 {
     if (mkdir("fakebin", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir fakebin");
     write_text("fakebin/ssh",
-               "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\nexit 42\n", 0700);
+               "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"
+               "printf 'token in env: %s\\n' \"${SANDBOX_SERVICE_TOKEN:-none}\"\nexit 42\n",
+               0700);
 }
 
 static void test_ssh(void)
@@ -1022,7 +1024,8 @@ static void test_ssh(void)
              "ssh\n-i\n%s/state/litterbox/hosts/" ID1 "/private_key\n"
              "-o\nUserKnownHostsFile=%s/state/litterbox/hosts/" ID1 "/known_hosts\n"
              "-o\nGlobalKnownHostsFile=/dev/null\n-o\nStrictHostKeyChecking=yes\n"
-             "-o\nIdentitiesOnly=yes\n-p\n2222\n-l\nsandbox\n--\n203.0.113.7\nuname\n-a\n",
+             "-o\nIdentitiesOnly=yes\n-p\n2222\n-l\nsandbox\n--\n203.0.113.7\nuname\n-a\n"
+             "token in env: none\n",
              workdir, workdir);
     /* $0 is not printed by the stand-in: its first line is the -i. */
     CHECK_EQ_STR(r.out, want + 4);

@@ -244,7 +244,7 @@ static void sleep_s(double s)
 }
 
 /** One poll's verdict: 1 reached, 0 not yet, else an exit status (negated). */
-static int wait_poll(cli_ctx *ctx, lb_client *c, const char *id, int for_gone, lb_host **last)
+static int wait_poll(lb_client *c, const char *id, int for_gone, lb_host **last)
 {
     lb_host *h;
     lb_error err;
@@ -260,7 +260,6 @@ static int wait_poll(cli_ctx *ctx, lb_client *c, const char *id, int for_gone, l
              *h->last_error ? h->last_error : "(no detail)");
         return -exit_status_for(LB_ERR_PROVISIONING);
     }
-    (void)ctx;
     return 0;
 }
 
@@ -279,7 +278,7 @@ int cmd_wait(cli_ctx *ctx)
     double end = now_s() + limit, pause = 1.0;
     lb_host *last = NULL;
     for (;;) {
-        int v = wait_poll(ctx, c, id, for_gone, &last);
+        int v = wait_poll(c, id, for_gone, &last);
         if (v != 0) {
             if (v == 1 && last && !for_gone) out_host(ctx, last, NULL);
             if (v == 1 && for_gone) out_done(ctx, "%s is gone", ctx->a.pos[0]);

@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libyajl-dev libuv1-dev libevent-dev
   libmicrohttpd-dev libsqlite3-dev openssh-server openssh-client bubblewrap
   valgrind nginx-light wrk ca-certificates abigail-tools
+  zsh fish  # the CLI's completion scripts are tested in each shell
 )
 
 missing=()

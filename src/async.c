@@ -452,16 +452,22 @@ lb_code lb_call_cancel(lb_call *call)
     if (!call || call->state == CALL_FIRING)
         return LB_ERR_INVALID;
     async_state *a = call->async;
-    if (call->state == CALL_QUEUED)
+    switch (call->state) {
+    case CALL_QUEUED:
         list_remove(&a->queued, call);
-    else if (call->state == CALL_FAILED)
+        break;
+    case CALL_FAILED:
         list_remove(&a->failed, call);
-    else if (call->state == CALL_SLEEPING) {
+        break;
+    case CALL_SLEEPING:
         list_remove(&a->sleeping, call);
         sleep_due_update(a);
-    }
-    else
+        break;
+    case CALL_RUNNING:
+    case CALL_FIRING:
         unwire(call);
+        break;
+    }
     fire_cancelled(call, "cancelled");
     pump(a);
     arm(a);

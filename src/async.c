@@ -449,10 +449,12 @@ lb_call *async_start(async_state *a, lb_request *r, lb_callback cb, void *userda
 
 lb_code lb_call_cancel(lb_call *call)
 {
-    if (!call || call->state == CALL_FIRING)
+    if (!call)
         return LB_ERR_INVALID;
     async_state *a = call->async;
     switch (call->state) {
+    case CALL_FIRING: /* its callback is running: too late */
+        return LB_ERR_INVALID;
     case CALL_QUEUED:
         list_remove(&a->queued, call);
         break;
@@ -464,7 +466,6 @@ lb_code lb_call_cancel(lb_call *call)
         sleep_due_update(a);
         break;
     case CALL_RUNNING:
-    case CALL_FIRING:
         unwire(call);
         break;
     }

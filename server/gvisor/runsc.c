@@ -1,0 +1,117 @@
+/* runsc for one host. Each host has its own runsc --root (<dir>/runsc), so
+ * that one host's state is one folder, and its own log (<dir>/runsc.log),
+ * which the sandbox and gofer inherit as stderr: whatever process still
+ * writes to that log after a delete belongs to the host, and is killed. */
+#include "gvisor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUNSC_CMD_MS 30000
+#define STOP_GRACE_MS 2000
+
+typedef struct runsc_paths {
+    char *root, *root_flag, *log;
+} runsc_paths;
+
+static void paths_free(runsc_paths *p)
+{
+    free(p->root);
+    free(p->root_flag);
+    free(p->log);
+}
+
+static int paths_of(const char *dir, runsc_paths *p, char *why, size_t why_size)
+{
+    p->root = local_path(dir, "runsc");
+    p->log = local_path(dir, "runsc.log");
+    size_t n = strlen(dir) + 16;
+    p->root_flag = malloc(n);
+    if (p->root_flag) snprintf(p->root_flag, n, "--root=%s/runsc", dir);
+    if (p->root && p->log && p->root_flag) return 0;
+    paths_free(p);
+    snprintf(why, why_size, "out of memory");
+    return -1;
+}
+
+/* The last line runsc wrote, for a why. */
+static void log_tail(const char *log, char *out, size_t size)
+{
+    char err[64];
+    size_t len = 0;
+    out[0] = '\0';
+    char *text = local_read_file(log, 1 << 20, &len, err, sizeof err);
+    if (!text) return;
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    char *last = strrchr(text, '\n');
+    snprintf(out, size, "%s", last ? last + 1 : text);
+    free(text);
+}
+
+int gv_runsc_running(const char *dir, const char *id, char *why, size_t why_size)
+{
+    runsc_paths p;
+    if (paths_of(dir, &p, why, why_size) != 0) return 0;
+    const char *argv[] = {GV_RUNSC, p.root_flag, "state", id, NULL};
+    char out[4096];
+    local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
+    int rc = local_run(argv, &opts, out, sizeof out, why, why_size);
+    int running = rc == 0 && strstr(out, "\"status\": \"running\"") != NULL;
+    if (!running && rc >= 0) {
+        char *st = strstr(out, "\"status\": \"");
+        snprintf(why, why_size, "its sandbox is %.*s", st ? (int)strcspn(st + 11, "\"") : 7,
+                 st ? st + 11 : "missing");
+    }
+    paths_free(&p);
+    return running;
+}
+
+int gv_runsc_start(const char *dir, const char *id, int timeout_ms, char *why, size_t why_size)
+{
+    runsc_paths p;
+    if (paths_of(dir, &p, why, why_size) != 0) return -1;
+    int rc = -1;
+    if (local_mkdir(p.root, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto out;
+    /* `run --detach` returns once the sandbox runs, but its sandbox and
+     * gofer keep its stdout and stderr: those go to the log, and we wait
+     * for the runsc process itself. */
+    const char *argv[] = {GV_RUNSC, p.root_flag, "--network=none", "run", "--detach",
+                          "--bundle", dir, id, NULL};
+    pid_t pid = local_spawn_detached(argv, p.log, NULL, NULL, why, why_size);
+    if (pid < 0) goto out;
+    long long deadline = local_now_ms() + timeout_ms;
+    while (local_proc_alive(pid) && local_now_ms() < deadline)
+        local_sleep_ms(10);
+    if (local_proc_alive(pid)) {
+        snprintf(why, why_size, "runsc run did not finish within %d s", timeout_ms / 1000);
+        goto out;
+    }
+    if (!gv_runsc_running(dir, id, why, why_size)) {
+        char tail[200];
+        log_tail(p.log, tail, sizeof tail);
+        snprintf(why, why_size, "the sandbox did not start: %s",
+                 tail[0] ? tail : "runsc said nothing (see runsc.log)");
+        goto out;
+    }
+    rc = 0;
+out:
+    paths_free(&p);
+    return rc;
+}
+
+int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
+{
+    runsc_paths p;
+    if (paths_of(dir, &p, why, why_size) != 0) return -1;
+    /* runsc's own delete first (it also removes the sandbox's cgroup);
+     * then whatever is left of the host's processes, found by their log. */
+    const char *argv[] = {GV_RUNSC, p.root_flag, "delete", "--force", id, NULL};
+    char out[512], ignored[256];
+    local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
+    local_run(argv, &opts, out, sizeof out, ignored, sizeof ignored);
+    int rc = local_proc_kill_host(0, p.root_flag, p.log, STOP_GRACE_MS, why, why_size);
+    paths_free(&p);
+    return rc;
+}

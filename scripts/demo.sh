@@ -53,10 +53,15 @@ cleanup() {
   # A host whose server died first: stop its sshd (found by its config
   # path, which lies inside our temporary folder) before removing the folder.
   for cmdline in /proc/[0-9]*/cmdline; do
-    if tr '\0' ' ' <"$cmdline" 2>/dev/null | grep -qF -- "-f $work/state/hosts/"; then
+    if { tr '\0' ' ' <"$cmdline"; } 2>/dev/null | grep -qE -- "-f $work/state/(hosts|gvisor)/"; then
       pid=${cmdline#/proc/}
       kill -KILL "${pid%/cmdline}" 2>/dev/null
     fi
+  done
+  # ... and a gvisor host's sandbox and mounts.
+  for dir in "$work"/state/gvisor/*/; do
+    [ -d "$dir/runsc" ] && runsc --root="$dir/runsc" delete --force "$(basename "$dir")" >/dev/null 2>&1
+    umount -l "$dir/rootfs" "$dir/disk" 2>/dev/null
   done
   rm -rf "$work"
   if [ "$status" -ne 0 ]; then
@@ -106,18 +111,34 @@ note "the CLI finds it through SANDBOX_SERVICE_URL and SANDBOX_SERVICE_TOKEN (en
 
 say "Ask the server whether it can make hosts here"
 show "litterbox doctor"
-"$cli" doctor | sed 's/^/   /' || die "the server's doctor reports a problem (see above)"
+"$cli" doctor >"$work/doctor.out" || true
+sed 's/^/   /' "$work/doctor.out"
+# A gvisor host (a gVisor sandbox of its own) where doctor says it works
+# here; else a local one (a sandboxed login on this machine).
+if grep -qE '^check ok +provider:gvisor ' "$work/doctor.out"; then
+  provider=gvisor
+  note "provider: gvisor (doctor says it works here): the host is a gVisor sandbox of its own"
+else
+  provider=local
+  grep -qE '^check ok +provider:local ' "$work/doctor.out" ||
+    die "the server's doctor reports a problem (see above)"
+  note "provider: local (doctor says gvisor does not work here: see its line above for why)"
+fi
 
 say "Create a host, with one environment variable, and keep its private key"
-show "litterbox create --env GREETING='hello from litterbox' --key-file $work/id_demo"
-"$cli" create --env "GREETING=hello from litterbox" --key-file "$work/id_demo" \
+show "litterbox create --provider $provider --env GREETING='hello from litterbox' --key-file $work/id_demo"
+"$cli" create --provider "$provider" --env "GREETING=hello from litterbox" --key-file "$work/id_demo" \
   >"$work/create.out" || { cat "$work/create.out"; die "create failed"; }
 sed 's/^/   /' "$work/create.out"
 host_id=$(awk '$1 == "id:" { print $2 }' "$work/create.out")
 host_name=$(awk '$1 == "name:" { print $2 }' "$work/create.out")
 [ -n "$host_id" ] && [ -n "$host_name" ] || die "could not read the host's id and name"
 note "a real OpenSSH server now runs for $host_name, with its own host key and your key pair;"
-note "every session there runs inside a bubblewrap sandbox"
+if [ "$provider" = gvisor ]; then
+  note "every session there enters the host's own gVisor sandbox (its own kernel, no network)"
+else
+  note "every session there runs inside a bubblewrap sandbox"
+fi
 
 say "Show its SSH details, and turn them into an ssh config"
 show "litterbox get $host_id    (its SSH lines)"
@@ -140,7 +161,9 @@ say "Delete the host"
 show "litterbox delete $host_id"
 "$cli" delete "$host_id" | sed 's/^/   /'
 host_id=""
-if [ -e "$work/state/hosts" ] && [ -n "$(ls -A "$work/state/hosts")" ]; then
+hosts_dir="$work/state/hosts"
+[ "$provider" = gvisor ] && hosts_dir="$work/state/gvisor"
+if [ -e "$hosts_dir" ] && [ -n "$(ls -A "$hosts_dir")" ]; then
   die "the host's files are still there after delete"
 fi
 note "its sshd, its sessions, its keys and its files are gone"

@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libyajl-dev libuv1-dev libevent-dev
   libmicrohttpd-dev libsqlite3-dev openssh-server openssh-client bubblewrap
   valgrind nginx-light wrk ca-certificates
+  runsc debootstrap e2fsprogs   # the gvisor provider: sandboxes, its image, each host's disk
 )
 
 missing=()

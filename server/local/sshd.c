@@ -185,6 +185,14 @@ static void log_since(const char *log_path, long long from, char *out, size_t ou
 pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,
                        int *port_busy, char *why, size_t why_size)
 {
+    return local_sshd_start_bound(host_dir, port, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL,
+                                  timeout_ms, port_busy, why, why_size);
+}
+
+pid_t local_sshd_start_bound(const char *host_dir, int port, const char *bind_src,
+                             const char *bind_dst, int timeout_ms, int *port_busy, char *why,
+                             size_t why_size)
+{
     *port_busy = 0;
     char *config = local_path(host_dir, "sshd_config");
     char *log = local_path(host_dir, "sshd.log");
@@ -198,8 +206,7 @@ pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int
      * and the config path must survive that for alive() to recognise it. */
     const char *argv[] = {LOCAL_SSHD, "-f", config, "-D", "-e", NULL};
     long long log_start = file_size(log);
-    pid = local_spawn_detached(argv, log, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL, why,
-                               why_size);
+    pid = local_spawn_detached(argv, log, bind_src, bind_dst, why, why_size);
     if (pid < 0) goto done;
     long long deadline = local_now_ms() + timeout_ms;
     for (;;) {

@@ -24,6 +24,7 @@ bench: deps
 	bash bench/run.sh
 	bash bench/t3.sh
 	bash bench/t4.sh
+	bash bench/gvisor.sh
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -10,7 +10,7 @@
 #       idle bare sandbox (`runsc do sleep`) measured the same way
 #   T8  a create from a warm pool: not measured (--warm-pool is not built)
 #
-# Needs root, runsc and the image (scripts/gvisor-image.sh). Knobs:
+# Needs root and runsc (else SKIP), and builds the image when missing. Knobs:
 # BENCH_GV_CREATES (10), BENCH_GV_BURST (20), BENCH_BUILD (build-bench).
 # Exit status: 0 when it ran (a miss is reported; BENCH_STRICT=1 fails on
 # one), 1 otherwise.
@@ -21,8 +21,9 @@ creates=${BENCH_GV_CREATES:-10}
 burst=${BENCH_GV_BURST:-20}
 build=${BENCH_BUILD:-build-bench}
 jobs=$(nproc 2>/dev/null || echo 2)
-[ "$(id -u)" -eq 0 ] || { echo "gvisor bench: needs root" >&2; exit 1; }
-command -v runsc >/dev/null || { echo "gvisor bench: runsc is not installed" >&2; exit 1; }
+# Where gvisor hosts cannot run at all, `make bench` goes on without them.
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: T5-T7 (gvisor hosts) need root"; exit 0; }
+command -v runsc >/dev/null || { echo "SKIP: T5-T7: runsc is not installed"; exit 0; }
 
 echo "== T5-T7: build (Release) in $build, image =="
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLB_TESTS=OFF >/dev/null

@@ -111,9 +111,14 @@ t5_ok=$([ "$p50" -le 1000 ] && [ "$p95" -le 2000 ] && echo PASS || echo MISS)
 echo "T5: $t5_ok"
 
 echo "== T6: $burst creates at once, until all are SSH-ready =="
+# (waiting for these jobs by pid: a plain `wait` would wait for the server)
 t0=$(ms)
-for i in $(seq "$burst"); do create_to_ssh "b$i" >"$tmp/t6.$i" & done
-wait
+jobs_=()
+for i in $(seq "$burst"); do
+  create_to_ssh "b$i" >"$tmp/t6.$i" &
+  jobs_+=($!)
+done
+wait "${jobs_[@]}" || true
 t6=$(($(ms) - t0))
 ready=$(cat "$tmp"/t6.* | grep -c . || true)
 echo "T6: $ready of $burst SSH-ready after ${t6} ms (slowest alone: $(cat "$tmp"/t6.* | pct 100) ms)"
@@ -121,9 +126,8 @@ echo "T6 / floor: $(awk -v a="$t6" -v b="$floor" 'BEGIN { printf "%.1f", a / b }
 t6_ok=$([ "$ready" -eq "$burst" ] && [ "$t6" -le 10000 ] && echo PASS || echo MISS)
 echo "T6: $t6_ok"
 for i in $(seq "$burst"); do
-  [ -s "$tmp/id.b$i" ] && "$cli" delete "$(cat "$tmp/id.b$i")" >/dev/null &
+  [ -s "$tmp/id.b$i" ] && "$cli" delete "$(cat "$tmp/id.b$i")" >/dev/null
 done
-wait
 
 # The memory of every process whose command line holds $1, and of their
 # descendants: "RSS_KiB PSS_KiB".

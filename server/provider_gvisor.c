@@ -231,7 +231,7 @@ static int write_specs(const char *dir, const host_spec *spec, const gv_size *si
 {
     char *rootfs = local_path(dir, "rootfs");
     char cgroup[128];
-    snprintf(cgroup, sizeof cgroup, "/litterbox-gvisor/%s", spec->id);
+    snprintf(cgroup, sizeof cgroup, "/" GV_CGROUP_PARENT "/%s", spec->id);
     gv_limits limits = {size->memory_mib << 20, size->pids};
     gv_sandbox sb = {rootfs ? rootfs : "", spec->name, cgroup, size->cpus,
                      (size->memory_mib + GV_SANDBOX_OVERHEAD_MIB) << 20, limits};

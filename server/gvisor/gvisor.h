@@ -38,6 +38,8 @@
 #define GV_DEFAULT_IMAGES "/var/cache/litterbox/gvisor"
 #define GV_SHELL "/bin/bash"
 #define GV_LOGIN_USER "root"
+/* Each sandbox's cgroup is <hierarchy>/GV_CGROUP_PARENT/<id>. */
+#define GV_CGROUP_PARENT "litterbox-gvisor"
 
 /* ---- sizes.c ---- */
 

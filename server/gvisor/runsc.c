@@ -4,9 +4,11 @@
  * writes to that log after a delete belongs to the host, and is killed. */
 #include "gvisor.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RUNSC_CMD_MS 30000
 #define STOP_GRACE_MS 2000
@@ -101,6 +103,24 @@ out:
     return rc;
 }
 
+/* The sandbox's cgroup in every hierarchy (cgroup v1 has one per
+ * controller, v2 one): runsc's delete removes it, but not when the sandbox
+ * was killed instead. Empty once its processes are gone, so rmdir does. */
+static void remove_cgroups(const char *id)
+{
+    DIR *d = opendir("/sys/fs/cgroup");
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s/" GV_CGROUP_PARENT "/%s", e->d_name, id);
+        rmdir(path);
+    }
+    if (d) closedir(d);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/" GV_CGROUP_PARENT "/%s", id);
+    rmdir(path);
+}
+
 int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
 {
     runsc_paths p;
@@ -112,6 +132,7 @@ int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
     local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
     local_run(argv, &opts, out, sizeof out, ignored, sizeof ignored);
     int rc = local_proc_kill_host(0, p.root_flag, p.log, STOP_GRACE_MS, why, why_size);
+    if (rc == 0) remove_cgroups(id);
     paths_free(&p);
     return rc;
 }

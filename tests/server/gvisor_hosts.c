@@ -185,6 +185,16 @@ int gv_leftovers(const char *state_dir, const char *id)
     }
     if (d) closedir(d);
     struct stat st;
+    d = opendir("/sys/fs/cgroup");
+    while (d && (e = readdir(d)) != NULL) {
+        char path[600];
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s/litterbox-gvisor/%s", e->d_name, id);
+        if (e->d_name[0] != '.' && lstat(path, &st) == 0) {
+            fprintf(stderr, "left behind: cgroup %s\n", path);
+            left++;
+        }
+    }
+    if (d) closedir(d);
     if (lstat(dir, &st) == 0) {
         fprintf(stderr, "left behind: %s\n", dir);
         left++;

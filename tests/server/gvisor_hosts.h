@@ -35,7 +35,7 @@ int gv_copy(const server *s, const gv_host *h, const char *program, const char *
 
 /* What is left of host `id` under state_dir: processes whose command line
  * or stderr names its folder, mounts in it, loop devices backed by its
- * files, the folder itself. 0 when nothing; else how many, each printed. */
+ * files, its cgroups, the folder itself. 0 when nothing; else how many, each printed. */
 int gv_leftovers(const char *state_dir, const char *id);
 
 #endif

@@ -16,9 +16,6 @@
  * and the host's folder finds everything else, even with no state (a
  * create the server did not see finish). See gvisor/gvisor.h for the
  * folder's layout. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* memrchr */
-#endif
 #include "provider.h"
 #include "gvisor/gvisor.h"
 
@@ -290,50 +287,13 @@ out:
     return rc;
 }
 
-/* The /etc/passwd the host's sshd sees (bound over the real one in its
- * own mount namespace): the same, but root's shell is /bin/sh. sshd runs
- * every session through the login user's shell, and the machine's root
- * shell, bash, would read root's ~/.bashrc for each one (Debian's bash
- * does when started by sshd): whatever the machine's admin put there would
- * run for every session, and on this project's machines it cost seconds. */
-static int write_passwd(const char *dir, char *why, size_t why_size)
-{
-    char *text = local_read_file("/etc/passwd", 1 << 20, NULL, why, why_size);
-    if (!text) return -1;
-    local_buf b = {0};
-    for (char *line = text; *line;) {
-        char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        if (strncmp(line, "root:", 5) == 0) {
-            char *shell = memrchr(line, ':', len);
-            local_buf_add(&b, line, (size_t)(shell - line));
-            local_buf_str(&b, ":/bin/sh\n");
-        } else {
-            local_buf_add(&b, line, len);
-            local_buf_str(&b, "\n");
-        }
-        line = end ? end + 1 : line + len;
-    }
-    free(text);
-    char *path = local_path(dir, "passwd");
-    int rc = -1;
-    if (!path || b.failed)
-        snprintf(why, why_size, "out of memory");
-    else
-        rc = local_write_file(path, b.data, b.len, 0644, why, why_size);
-    free(path);
-    local_buf_wipe(&b);
-    return rc;
-}
-
 static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *why,
                         size_t why_size)
 {
     local_buf force = {0};
     local_buf_printf(&force, "exec %s %s", d->session_program, dir);
-    char *config = local_path(dir, "sshd_config"), *passwd = local_path(dir, "passwd");
+    char *config = local_path(dir, "sshd_config");
     pid_t pid = -1;
-    if (!passwd || write_passwd(dir, why, why_size) != 0) goto out;
     if (force.failed || !config) {
         snprintf(why, why_size, "out of memory");
         goto out;
@@ -352,14 +312,12 @@ static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *wh
         unlink(config);
         *port_out = local_free_port(why, why_size);
         if (!*port_out || local_sshd_write_config(&conf, *port_out, why, why_size) != 0) break;
-        pid = local_sshd_start_bound(dir, *port_out, passwd, "/etc/passwd", SSHD_READY_MS,
-                                     &busy, why, why_size);
+        pid = local_sshd_start(dir, *port_out, NULL, SSHD_READY_MS, &busy, why, why_size);
         if (pid < 0 && !busy) break;
     }
 out:
     local_buf_wipe(&force);
     free(config);
-    free(passwd);
     return pid;
 }
 

@@ -136,7 +136,8 @@ typedef struct local_sshd_conf {
     int strict_modes;
     /* Another provider's sshd (gvisor): when set, the whole ForceCommand
      * line, in place of the bubblewrap one, and root may log in (by key
-     * only, and only ever into that command). */
+     * only, and only ever into that command, started without the login
+     * shell's rc file). */
     const char *force_command;
 } local_sshd_conf;
 
@@ -150,11 +151,6 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
  * taken by another process meanwhile). */
 pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,
                        int *port_busy, char *why, size_t why_size);
-/* The same, with bind_src bound on bind_dst in sshd's mount namespace (the
- * gvisor provider binds its own /etc/passwd there). */
-pid_t local_sshd_start_bound(const char *host_dir, int port, const char *bind_src,
-                             const char *bind_dst, int timeout_ms, int *port_busy, char *why,
-                             size_t why_size);
 /* 1 when something on 127.0.0.1:port sends an SSH banner within
  * timeout_ms. */
 int local_sshd_answers(int port, int timeout_ms);

@@ -93,8 +93,12 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
     if (access(SFTP_SERVER, X_OK) == 0) local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
+    /* SHLVL=1: the login user's bash then counts as a nested shell and does
+     * not read its ~/.bashrc, which Debian's bash otherwise does for every
+     * command sshd starts (the machine's root rc is no business of a host's
+     * session, and can take seconds). */
     if (c->force_command)
-        local_buf_printf(&b, "ForceCommand %s\n", c->force_command);
+        local_buf_printf(&b, "SetEnv SHLVL=1\nForceCommand %s\n", c->force_command);
     else
         local_buf_printf(&b,
                      "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
@@ -185,14 +189,6 @@ static void log_since(const char *log_path, long long from, char *out, size_t ou
 pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,
                        int *port_busy, char *why, size_t why_size)
 {
-    return local_sshd_start_bound(host_dir, port, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL,
-                                  timeout_ms, port_busy, why, why_size);
-}
-
-pid_t local_sshd_start_bound(const char *host_dir, int port, const char *bind_src,
-                             const char *bind_dst, int timeout_ms, int *port_busy, char *why,
-                             size_t why_size)
-{
     *port_busy = 0;
     char *config = local_path(host_dir, "sshd_config");
     char *log = local_path(host_dir, "sshd.log");
@@ -206,7 +202,8 @@ pid_t local_sshd_start_bound(const char *host_dir, int port, const char *bind_sr
      * and the config path must survive that for alive() to recognise it. */
     const char *argv[] = {LOCAL_SSHD, "-f", config, "-D", "-e", NULL};
     long long log_start = file_size(log);
-    pid = local_spawn_detached(argv, log, bind_src, bind_dst, why, why_size);
+    pid = local_spawn_detached(argv, log, bind_src, bind_src ? LOCAL_SESSION_MOUNT : NULL, why,
+                               why_size);
     if (pid < 0) goto done;
     long long deadline = local_now_ms() + timeout_ms;
     for (;;) {

@@ -27,7 +27,8 @@
 # Usage: scripts/gvisor-image.sh [--if-possible] [CACHE]   (default:
 #        $LITTERBOX_GVISOR_IMAGES or /var/cache/litterbox/gvisor). Prints the
 #        image folder. --if-possible (the test suite's setup): where gvisor
-#        hosts cannot run at all (not root, no runsc), say SKIP and exit 0.
+#        hosts cannot run at all (not root, no runsc, runsc cannot start a
+#        sandbox), say SKIP and exit 0.
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +37,8 @@ if [ "${1:-}" = "--if-possible" ]; then
   why=""
   [ "$(id -u)" -eq 0 ] || why="not root"
   command -v runsc >/dev/null || why="runsc is not installed"
+  [ -n "$why" ] || runsc --network=none do true >/dev/null 2>&1 ||
+    why="runsc cannot start a sandbox here ('runsc --network=none do true' fails)"
   if [ -n "$why" ]; then
     echo "SKIP: gvisor image: $why (the gvisor tests skip too)"
     exit 0

@@ -19,6 +19,22 @@ const char *gv_cannot_run(void)
     static char why[512];
     if (geteuid() != 0) return "the gvisor provider needs root";
     if (access("/usr/bin/runsc", X_OK) != 0) return "runsc is not installed (apt-get install runsc)";
+    /* A sandbox must start here at all (a container without ptrace, say,
+     * cannot run one). */
+    const char *try_argv[] = {"--network=none", "do", "true", NULL};
+    const char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    spawn_opts o = {try_argv, env, SPAWN_PIPES, NULL, NULL, 60000};
+    spawn_result r;
+    if (spawn_run("/usr/bin/runsc", &o, &r) != 0) return "runsc could not be run";
+    if (r.status != 0) {
+        snprintf(why, sizeof why, "runsc cannot start a sandbox here: %.300s",
+                 r.err && r.err[0] ? r.err : "no message");
+        for (char *c = why; *c; c++)
+            if (*c == '\n') *c = ' ';
+        spawn_result_free(&r);
+        return why;
+    }
+    spawn_result_free(&r);
     snprintf(why, sizeof why, "%s/debian-12/ready", gv_images_dir());
     if (access(why, F_OK) != 0) {
         snprintf(why, sizeof why,

@@ -230,12 +230,16 @@ static int write_specs(const char *dir, const host_spec *spec, const gv_size *si
     char cgroup[128];
     snprintf(cgroup, sizeof cgroup, "/" GV_CGROUP_PARENT "/%s", spec->id);
     gv_limits limits = {size->memory_mib << 20, size->pids};
-    gv_sandbox sb = {rootfs ? rootfs : "", spec->name, cgroup, size->cpus,
-                     (size->memory_mib + GV_SANDBOX_OVERHEAD_MIB) << 20, limits};
+    gv_sandbox sb = {rootfs ? rootfs : "",
+                     spec->name,
+                     cgroup,
+                     size->cpus,
+                     (size->memory_mib + GV_SANDBOX_OVERHEAD_MIB) << 20,
+                     limits};
     local_buf config = {0}, conf = {0};
     gv_config_json(&config, &sb);
-    local_buf_printf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n",
-                     spec->id, dir, limits.memory_bytes, limits.nproc);
+    local_buf_printf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n", spec->id,
+                     dir, limits.memory_bytes, limits.nproc);
     int rc = -1;
     if (!rootfs) {
         snprintf(why, why_size, "out of memory");
@@ -287,8 +291,7 @@ out:
     return rc;
 }
 
-static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *why,
-                        size_t why_size)
+static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *why, size_t why_size)
 {
     local_buf force = {0};
     local_buf_printf(&force, "exec %s %s", d->session_program, dir);
@@ -425,8 +428,7 @@ static int gvisor_destroy(provider *p, const char *id, const char *state, char *
     return rc;
 }
 
-static int gvisor_alive(provider *p, const char *id, const char *state, char *why,
-                        size_t why_size)
+static int gvisor_alive(provider *p, const char *id, const char *state, char *why, size_t why_size)
 {
     gvisor_data *d = data_of(p);
     pid_t pid = (pid_t)state_number(state, "pid");

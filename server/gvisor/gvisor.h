@@ -91,9 +91,9 @@ typedef struct gv_process {
 void gv_process_json(local_buf *b, const gv_process *p);
 
 typedef struct gv_sandbox {
-    const char *rootfs;    /* the overlay */
+    const char *rootfs; /* the overlay */
     const char *hostname;
-    const char *cgroup;    /* cgroupsPath */
+    const char *cgroup; /* cgroupsPath */
     int cpus;
     long long cgroup_memory_bytes;
     gv_limits limits;

@@ -79,8 +79,9 @@ int gv_layer_make(const char *dir, const char *image_rootfs, long long disk_gb, 
         goto out;
     /* No reserved blocks (the host owns the whole disk), no lazy
      * initialisation left for a kernel thread to do later. */
-    const char *mkfs[] = {GV_MKFS, "-q", "-F", "-m", "0", "-E",
-                          "lazy_itable_init=1,lazy_journal_init=1,nodiscard", img, NULL};
+    const char *mkfs[] = {
+        GV_MKFS, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
+        img,     NULL};
     const char *mount_disk[] = {GV_MOUNT, "-o", "loop,nosuid,nodev", img, disk, NULL};
     if (run_step(mkfs, why, why_size) != 0 || run_step(mount_disk, why, why_size) != 0) goto out;
     if (local_mkdir(upper, 0755, (uid_t)-1, (gid_t)-1, why, why_size) != 0 ||

@@ -79,8 +79,8 @@ int gv_runsc_start(const char *dir, const char *id, int timeout_ms, char *why, s
     /* `run --detach` returns once the sandbox runs, but its sandbox and
      * gofer keep its stdout and stderr: those go to the log, and we wait
      * for the runsc process itself. */
-    const char *argv[] = {GV_RUNSC, p.root_flag, "--network=none", "run", "--detach",
-                          "--bundle", dir, id, NULL};
+    const char *argv[] = {
+        GV_RUNSC, p.root_flag, "--network=none", "run", "--detach", "--bundle", dir, id, NULL};
     pid_t pid = local_spawn_detached(argv, p.log, NULL, NULL, why, why_size);
     if (pid < 0) goto out;
     long long deadline = local_now_ms() + timeout_ms;

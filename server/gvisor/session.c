@@ -76,8 +76,8 @@ int main(int argc, char **argv)
     if (!env) return fail("out of memory", NULL);
     size_t n = 0;
     static const char *const defaults[] = {
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=/root", "USER=root", "LOGNAME=root", "SHELL=" GV_SHELL};
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+        "USER=root", "LOGNAME=root", "SHELL=" GV_SHELL};
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
         n = add_default(env, n, defaults[i], host_env, host_len);
     char term[128];

@@ -37,9 +37,9 @@ static void str_array(local_buf *b, const char *const *v, size_t n)
  * CAP_SYS_ADMIN, CAP_NET_ADMIN or anything else that reaches the sandbox's
  * own machinery. */
 static const char *const capabilities[] = {
-    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",      "CAP_FOWNER",
-    "CAP_SETGID",  "CAP_SETUID",       "CAP_SETFCAP",     "CAP_SETPCAP",
-    "CAP_KILL",    "CAP_SYS_CHROOT",   "CAP_AUDIT_WRITE", "CAP_NET_BIND_SERVICE",
+    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",      "CAP_FOWNER",
+    "CAP_SETGID", "CAP_SETUID",       "CAP_SETFCAP",     "CAP_SETPCAP",
+    "CAP_KILL",   "CAP_SYS_CHROOT",   "CAP_AUDIT_WRITE", "CAP_NET_BIND_SERVICE",
 };
 #define NCAPS (sizeof capabilities / sizeof capabilities[0])
 

@@ -88,8 +88,7 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
                      "LoginGraceTime 30\n"
                      "LogLevel INFO\n",
                      port, c->host_dir, c->login_user, c->session_dir,
-                     c->force_command ? "prohibit-password" : "no",
-                     c->strict_modes ? "yes" : "no");
+                     c->force_command ? "prohibit-password" : "no", c->strict_modes ? "yes" : "no");
     if (access(SFTP_SERVER, X_OK) == 0) local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
@@ -101,9 +100,9 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
         local_buf_printf(&b, "SetEnv SHLVL=1\nForceCommand %s\n", c->force_command);
     else
         local_buf_printf(&b,
-                     "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
-                     "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
-                     c->inner_shell, c->inner_shell, c->session_dir);
+                         "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
+                         "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
+                         c->inner_shell, c->inner_shell, c->session_dir);
     if (b.failed) {
         snprintf(why, why_size, "out of memory");
         local_buf_wipe(&b);

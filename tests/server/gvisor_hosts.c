@@ -18,7 +18,8 @@ const char *gv_cannot_run(void)
 {
     static char why[512];
     if (geteuid() != 0) return "the gvisor provider needs root";
-    if (access("/usr/bin/runsc", X_OK) != 0) return "runsc is not installed (apt-get install runsc)";
+    if (access("/usr/bin/runsc", X_OK) != 0)
+        return "runsc is not installed (apt-get install runsc)";
     /* A sandbox must start here at all (a container without ptrace, say,
      * cannot run one). */
     const char *try_argv[] = {"--network=none", "do", "true", NULL};
@@ -71,9 +72,9 @@ int gv_host_from(const server *s, const lb_host *h, const char *label, gv_host *
 }
 
 /* The options every ssh, scp and sftp here gets. */
-#define CONN_OPTS(khopt, key)                                                                     \
-    "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", khopt,    \
-        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-i", key, "-o",     \
+#define CONN_OPTS(khopt, key)                                                                      \
+    "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", khopt,      \
+        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-i", key, "-o",       \
         "ConnectTimeout=30", "-o", "LogLevel=ERROR"
 
 int gv_ssh(const server *s, const gv_host *h, const char *command, spawn_result *res)
@@ -82,8 +83,8 @@ int gv_ssh(const server *s, const gv_host *h, const char *command, spawn_result 
     snprintf(port, sizeof port, "%d", h->port);
     snprintf(khopt, sizeof khopt, "UserKnownHostsFile=%s", h->kh_path);
     snprintf(home, sizeof home, "HOME=%s", s->dir);
-    const char *argv[] = {CONN_OPTS(khopt, h->key_path), "-p", port, "-l", h->user, "127.0.0.1",
-                          command, NULL};
+    const char *argv[] = {
+        CONN_OPTS(khopt, h->key_path), "-p", port, "-l", h->user, "127.0.0.1", command, NULL};
     const char *env[] = {"PATH=/usr/bin:/bin", home, NULL};
     spawn_opts o = {argv, env, SPAWN_PIPES, NULL, NULL, 120000};
     return spawn_run("/usr/bin/ssh", &o, res);

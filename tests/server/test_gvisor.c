@@ -121,8 +121,8 @@ static void test_env(const server *s, const gv_host *a)
     }
     check_set_case("nothing in a value ran");
     int st;
-    char *out = gv_ssh_out(s, a, "ls /root/pwned1 /root/pwned2 /root/pwned3 2>/dev/null | wc -l",
-                           &st);
+    char *out =
+        gv_ssh_out(s, a, "ls /root/pwned1 /root/pwned2 /root/pwned3 2>/dev/null | wc -l", &st);
     CHECK_EQ_STR(out, "0\n");
     free(out);
 }
@@ -131,8 +131,9 @@ static void test_identity(const server *s, const gv_host *a)
 {
     check_set_case("who and where: root of its own machine; ls and stat work");
     int st;
-    char *out = gv_ssh_out(s, a, "id -un; hostname; ls -l / >/dev/null && echo ls-ok; "
-                                 "stat / >/dev/null && echo stat-ok; cat /proc/1/cmdline",
+    char *out = gv_ssh_out(s, a,
+                           "id -un; hostname; ls -l / >/dev/null && echo ls-ok; "
+                           "stat / >/dev/null && echo stat-ok; cat /proc/1/cmdline",
                            &st);
     char want[256];
     snprintf(want, sizeof want, "root\n%s\nls-ok\nstat-ok\n/usr/lib/litterbox/init", a->name);
@@ -225,8 +226,8 @@ static int healthy(const server *s)
 static const struct {
     const char *name, *command, *want;
 } limit_cases[] = {
-    {"a memory hog fails, alone",
-     "python3 -c 'b = bytearray(700 << 20)' 2>/dev/null; echo exit=$?", "exit=1\n"},
+    {"a memory hog fails, alone", "python3 -c 'b = bytearray(700 << 20)' 2>/dev/null; echo exit=$?",
+     "exit=1\n"},
     /* posix_spawn (a vfork): the loop is about processes, not the memory
      * 250 copies of python would dirty. */
     {"a fork loop stops at the pids limit",
@@ -277,8 +278,7 @@ int main(void)
     }
     server s = {0};
     if (server_init(&s) != 0) return 1;
-    const char *args[] = {"--default-provider", "gvisor", "--gvisor-images", gv_images_dir(),
-                          NULL};
+    const char *args[] = {"--default-provider", "gvisor", "--gvisor-images", gv_images_dir(), NULL};
     if (server_start(&s, args) != 0) {
         server_cleanup(&s);
         return 1;

@@ -65,8 +65,7 @@ int main(void)
     }
     server s = {0};
     if (server_init(&s) != 0) return 1;
-    const char *args[] = {"--default-provider", "gvisor", "--gvisor-images", gv_images_dir(),
-                          NULL};
+    const char *args[] = {"--default-provider", "gvisor", "--gvisor-images", gv_images_dir(), NULL};
     if (server_start(&s, args) != 0) {
         server_cleanup(&s);
         return 1;

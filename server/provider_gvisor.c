@@ -379,12 +379,16 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
     }
     if (local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto fail;
     made_dir = 1;
+    /* The sandbox starts (most of a create's time) while the keys are made
+     * and the sshd starts. */
+    pid_t runsc_pid = -1;
     if (write_env(dir, spec, why, why_size) != 0 ||
         write_specs(dir, spec, size, why, why_size) != 0 ||
         gv_layer_make(dir, rootfs, disk_gb, why, why_size) != 0 ||
-        gv_runsc_start(dir, spec->id, SANDBOX_START_MS, why, why_size) != 0 ||
+        (runsc_pid = gv_runsc_launch(dir, spec->id, why, why_size)) < 0 ||
         make_keys(dir, spec->name, &public_host, &private_key, why, why_size) != 0 ||
-        (pid = start_sshd(d, dir, &port, why, why_size)) < 0)
+        (pid = start_sshd(d, dir, &port, why, why_size)) < 0 ||
+        gv_runsc_wait(dir, spec->id, runsc_pid, SANDBOX_START_MS, why, why_size) != 0)
         goto fail;
     if (fill_info(out, size, disk_gb, port, public_host, pid, dir, &private_key) != 0) {
         snprintf(why, why_size, "out of memory");

@@ -28,6 +28,7 @@
 #define LBS_GVISOR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../local/local.h"
 
@@ -118,9 +119,14 @@ int gv_is_mount(const char *path);
 
 /* ---- runsc.c ---- */
 
-/* Starts the sandbox of <dir> (config.json there) as `id`, detached, and
- * waits until runsc says it runs. 0, or -1 with why. */
-int gv_runsc_start(const char *dir, const char *id, int timeout_ms, char *why, size_t why_size);
+/* Starts the sandbox of <dir> (config.json there) as `id`, detached:
+ * the pid of `runsc run`, or -1 with why. The create goes on (keys, sshd)
+ * while the sandbox starts. */
+pid_t gv_runsc_launch(const char *dir, const char *id, char *why, size_t why_size);
+/* Waits until that runsc has finished and says the sandbox runs. 0, or -1
+ * with why. */
+int gv_runsc_wait(const char *dir, const char *id, pid_t runsc_pid, int timeout_ms, char *why,
+                  size_t why_size);
 /* 1 when runsc reports the sandbox running; 0 with why. */
 int gv_runsc_running(const char *dir, const char *id, char *why, size_t why_size);
 /* Stops the sandbox, whatever state it is in, and every process that runsc

@@ -70,37 +70,39 @@ int gv_runsc_running(const char *dir, const char *id, char *why, size_t why_size
     return running;
 }
 
-int gv_runsc_start(const char *dir, const char *id, int timeout_ms, char *why, size_t why_size)
+pid_t gv_runsc_launch(const char *dir, const char *id, char *why, size_t why_size)
 {
     runsc_paths p;
     if (paths_of(dir, &p, why, why_size) != 0) return -1;
-    int rc = -1;
-    if (local_mkdir(p.root, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto out;
+    pid_t pid = -1;
     /* `run --detach` returns once the sandbox runs, but its sandbox and
-     * gofer keep its stdout and stderr: those go to the log, and we wait
-     * for the runsc process itself. */
+     * gofer keep its stdout and stderr: those go to the log, and
+     * gv_runsc_wait waits for the runsc process itself. */
     const char *argv[] = {
         GV_RUNSC, p.root_flag, "--network=none", "run", "--detach", "--bundle", dir, id, NULL};
-    pid_t pid = local_spawn_detached(argv, p.log, NULL, NULL, why, why_size);
-    if (pid < 0) goto out;
-    long long deadline = local_now_ms() + timeout_ms;
-    while (local_proc_alive(pid) && local_now_ms() < deadline)
-        local_sleep_ms(10);
-    if (local_proc_alive(pid)) {
-        snprintf(why, why_size, "runsc run did not finish within %d s", timeout_ms / 1000);
-        goto out;
-    }
-    if (!gv_runsc_running(dir, id, why, why_size)) {
-        char tail[200];
-        log_tail(p.log, tail, sizeof tail);
-        snprintf(why, why_size, "the sandbox did not start: %s",
-                 tail[0] ? tail : "runsc said nothing (see runsc.log)");
-        goto out;
-    }
-    rc = 0;
-out:
+    if (local_mkdir(p.root, 0700, (uid_t)-1, (gid_t)-1, why, why_size) == 0)
+        pid = local_spawn_detached(argv, p.log, NULL, NULL, why, why_size);
     paths_free(&p);
-    return rc;
+    return pid;
+}
+
+int gv_runsc_wait(const char *dir, const char *id, pid_t runsc_pid, int timeout_ms, char *why,
+                  size_t why_size)
+{
+    long long deadline = local_now_ms() + timeout_ms;
+    while (local_proc_alive(runsc_pid) && local_now_ms() < deadline)
+        local_sleep_ms(10);
+    if (local_proc_alive(runsc_pid)) {
+        snprintf(why, why_size, "runsc run did not finish within %d s", timeout_ms / 1000);
+        return -1;
+    }
+    if (gv_runsc_running(dir, id, why, why_size)) return 0;
+    char tail[200] = "", *log = local_path(dir, "runsc.log");
+    if (log) log_tail(log, tail, sizeof tail);
+    free(log);
+    snprintf(why, why_size, "the sandbox did not start: %s",
+             tail[0] ? tail : "runsc said nothing (see runsc.log)");
+    return -1;
 }
 
 /* The sandbox's cgroup in every hierarchy (cgroup v1 has one per

@@ -5,6 +5,7 @@
 #include "gvisor.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,15 @@ int gv_runsc_wait(const char *dir, const char *id, pid_t runsc_pid, int timeout_
 
 /* The sandbox's cgroup in every hierarchy (cgroup v1 has one per
  * controller, v2 one): runsc's delete removes it, but not when the sandbox
- * was killed instead. Empty once its processes are gone, so rmdir does. */
+ * was killed instead. rmdir works once the cgroup is empty; a process just
+ * killed may still be leaving it, so a busy one is tried again for a
+ * moment. */
+static void remove_cgroup(const char *path)
+{
+    for (int i = 0; i < 50 && rmdir(path) != 0 && errno == EBUSY; i++)
+        local_sleep_ms(20);
+}
+
 static void remove_cgroups(const char *id)
 {
     DIR *d = opendir("/sys/fs/cgroup");
@@ -116,11 +125,11 @@ static void remove_cgroups(const char *id)
     while (d && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "/sys/fs/cgroup/%s/" GV_CGROUP_PARENT "/%s", e->d_name, id);
-        rmdir(path);
+        remove_cgroup(path);
     }
     if (d) closedir(d);
     snprintf(path, sizeof path, "/sys/fs/cgroup/" GV_CGROUP_PARENT "/%s", id);
-    rmdir(path);
+    remove_cgroup(path);
 }
 
 int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)

@@ -26,7 +26,11 @@ bench: deps
 	bash bench/t4.sh
 	bash bench/gvisor.sh
 
-install: all
+# Only what is installed is built: no tests, benchmarks, examples or fuzzer.
+INSTALL_TARGETS = litterbox_shared litterbox_static litterbox_cli litterbox_server
+install:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2 --target $(INSTALL_TARGETS)
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:

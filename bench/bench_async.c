@@ -1,4 +1,4 @@
-/* T3 (perf.md): N concurrent creates on one thread against a server that
+/* T3 (docs/performance.md): N concurrent creates on one thread against a server that
  * holds each for 2 s, through liblitterbox's non-blocking API ("lb") or a
  * plain libcurl multi loop ("curl", the baseline).
  *
@@ -83,7 +83,7 @@ static int run_lb(const char *url, int n)
             fprintf(stderr, "bench_async: %s\n", err.message);
             return -1;
         }
-    lb_client_run(c, 120, NULL);
+    lb_client_run(c, 120, NULL, NULL);
     lb_client_close(c);
     return ok_count;
 }

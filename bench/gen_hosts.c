@@ -1,4 +1,4 @@
-/* Writes the benchmark data: one current-generation host record (wire.md)
+/* Writes the benchmark data: one current-generation host record (docs/wire.md)
  * of about 691 bytes, and a JSON array of N such records with distinct ids
  * (100,000 by default, about 69 MB), the size the perf targets name.
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the performance targets T1 and T2 (perf.md), each measured side
+# `make bench`: the performance targets T1 and T2 (docs/performance.md), each measured side
 # by side with its baseline in the same run, against a private nginx on
 # loopback that serves generated host records from files.
 #

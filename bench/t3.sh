@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# T3 (perf.md): 5,000 concurrent creates through the non-blocking API on one
+# T3 (docs/performance.md): 5,000 concurrent creates through the non-blocking API on one
 # thread, against bench/delay_server holding each request 2 s, side by side
 # with a plain libcurl multi loop doing the same POSTs. Prints wall time
 # (first start to last completion), CPU time, peak RSS per call in flight,

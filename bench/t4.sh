@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# T4 (perf.md): litterbox-server with the fake provider, GET /hosts/{id}
+# T4 (docs/performance.md): litterbox-server with the fake provider, GET /hosts/{id}
 # under `wrk -t2 -c64`, against nginx serving the same record as a static
 # file, side by side in one run. Prints both req/s, the ratio and PASS/MISS
 # against the target (>= 0.5).

@@ -1,14 +1,24 @@
 /* The `litterbox` command-line program: declarations shared by its files.
  *
  * The program uses only the public API in litterbox.h. Its pieces:
- *   main.c       global options, the command table, the client, SIGINT
- *   args.c       the command-option parser and numeric arguments
- *   commands.c   the host commands (create, get, list, delete, ...)
+ *   main.c       the command table, help, the client, SIGINT
+ *   args.c       the option parser (global and per command), "did you mean"
+ *   create.c     create: its options, the idempotency key, saving the key
+ *   commands.c   the other host commands (get, list, delete, wait, ...)
+ *   keepalive.c  renew --keep: when to renew next
+ *   renew_keep.c renew --keep: the loop
+ *   resolve.c    a host given by id, name or id prefix
+ *   state.c      the CLI's state folder: each host's key and known_hosts
+ *   ssh.c        ssh: exec OpenSSH with the stored key
+ *   completion.c shell completion scripts and the words they ask for
+ *   config.c     the config file and `litterbox config`
  *   proxy.c      the four proxy commands
  *   sshconfig.c  ssh-config: the known_hosts file and the OpenSSH block
- *   output.c     human and JSON output, error lines, token redaction
+ *   output.c     human output, error lines, token redaction
+ *   json_out.c   the JSON writer behind --json
  *   files.c      reading input files, writing private files safely
  *   time.c       TIME arguments (RFC 3339 or +90s/+30m/+2h/+7d)
+ *   when.c       times in human output: one format, and how far from now
  *   progress.c   the "provisioning… Ns" line on a terminal
  */
 #ifndef LB_CLI_H
@@ -20,7 +30,7 @@
 
 #include "litterbox.h"
 
-/* Exit statuses of cli.md that no lb_code maps to on its own. */
+/* Exit statuses of docs/cli.md that no lb_code maps to on its own. */
 enum {
     CLI_EXIT_LOCAL = 1,        /* out of memory, a file that cannot be read or written */
     CLI_EXIT_USAGE = 2,        /* bad command line: nothing was sent */
@@ -54,8 +64,10 @@ typedef struct cmd_args {
     size_t npos;
     const char *image, *expires_at, *idempotency_key, *provider, *instance_type;
     const char *disk_gb, *key_file, *count, *known_hosts, *identity_file, *target;
+    const char *status, *older_than, *for_state, *ttl;
     str_list env, env_files, headers, header_files;
-    int help;
+    int help, quiet, all, yes, keep;
+    size_t dashdash; /* pos[] index where the words after `--` start (npos when none) */
 } cmd_args;
 
 struct cli_command;
@@ -65,9 +77,12 @@ typedef struct cli_ctx {
     cli_globals g;
     const struct cli_command *cmd;
     cmd_args a;
-    lb_client *client; /* made on first use by cli_client() */
-    long parallel;     /* calls the command runs at once: the client's max_connections */
-    int token_optional; /* the command sends no token (health): none need be configured */
+    lb_client *client;   /* made on first use by cli_client() */
+    long parallel;       /* calls the command runs at once: the client's max_connections */
+    int token_optional;  /* the command sends no token (health): none need be configured */
+    lb_host_list *hosts; /* the list resolve_hosts() read, kept for the ids it lent */
+    int argc;            /* the whole command line, for create's resume command */
+    char **argv;
 } cli_ctx;
 
 /** One row of the command table (main.c). */
@@ -97,7 +112,15 @@ enum {
     OPT_IDENTITY_FILE = 1u << 11,
     OPT_TARGET = 1u << 12,
     OPT_HEADER = 1u << 13,
-    OPT_HEADER_FILE = 1u << 14
+    OPT_HEADER_FILE = 1u << 14,
+    OPT_QUIET = 1u << 15,
+    OPT_STATUS = 1u << 16,
+    OPT_OLDER_THAN = 1u << 17,
+    OPT_ALL = 1u << 18,
+    OPT_YES = 1u << 19,
+    OPT_FOR = 1u << 20,
+    OPT_KEEP = 1u << 21,
+    OPT_TTL = 1u << 22
 };
 
 /* ---- main.c ---- */
@@ -107,16 +130,53 @@ lb_client *cli_client(cli_ctx *ctx, int *exit_status);
 const cli_command *cli_commands(size_t *count);
 
 /* ---- args.c ---- */
-/** Parse a command's arguments (argv after the command name) into @p a.
+/** Parse a command's arguments (argv after the command name) into @p a;
+ *  global options among them go to @p g.
  *  @return 0, or the usage-error exit status after printing the error. */
-int args_parse(const cli_command *cmd, int argc, char **argv, cmd_args *a);
+int args_parse(const cli_command *cmd, int argc, char **argv, cmd_args *a, cli_globals *g);
+/**
+ * Take the global option at argv[*i] (and its value, moving *i past it).
+ * @return 1 when taken, 0 when argv[*i] is no global option, -1 after
+ *         printing a usage error (its exit status in *status).
+ */
+int global_option(int argc, char **argv, int *i, cli_globals *g, int *status);
+/** Whether @p word (an option of @p cmd, "--name" or "-x") takes a value. */
+int option_takes_value(const cli_command *cmd, const char *word);
+/** Print @p cmd's long options that start with @p prefix, one a line. */
+void option_names(const cli_command *cmd, const char *prefix);
+/** The candidate a typo of @p word most likely meant, or NULL. */
+const char *closest_word(const char *word, const char *const *candidates, size_t n);
+/** Parse a DURATION (90s, 30m, 2h, 7d; a leading + allowed) into seconds;
+ *  -1 when it is not one. */
+long long parse_duration(const char *s);
 void args_free(cmd_args *a);
 /** Parse a whole positive number within [1, max]; -1 when it is not one. */
 long long parse_positive(const char *s, long long max);
 /** Parse a positive decimal number of seconds (may be fractional); -1 when not. */
 double parse_seconds(const char *s);
 
-/* ---- commands.c, proxy.c, sshconfig.c ---- */
+/* ---- commands.c: pieces the commands share ---- */
+
+/* One call of a command that runs several at once (create --count,
+ * delete HOST...): its outcome, kept until all are done so that errors are
+ * reported in argument order. */
+typedef struct call_slot {
+    lb_code code;
+    lb_error err;
+    lb_host *host; /* create's, owned by the slot */
+} call_slot;
+
+/** The callback of each such call: @p userdata is its call_slot. */
+void slot_done(lb_call *call, const lb_result *r, void *userdata);
+/** A call that could not start: its slot carries the refusal. */
+void slot_refused(call_slot *slot, const lb_error *err);
+/** Run the started calls to their end. @return 0 or an exit status. */
+int run_all(lb_client *c);
+/** --expires-at for create (`never` allowed) or renew (not).
+ *  @return 0, or the usage status after printing why. */
+int expires_arg(const cli_ctx *ctx, int allow_never, long long *out);
+
+/* ---- the commands: commands.c, create.c, proxy.c, sshconfig.c, ssh.c ---- */
 int cmd_create(cli_ctx *ctx);
 int cmd_get(cli_ctx *ctx);
 int cmd_attach(cli_ctx *ctx);
@@ -126,13 +186,68 @@ int cmd_renew(cli_ctx *ctx);
 int cmd_doctor(cli_ctx *ctx);
 int cmd_health(cli_ctx *ctx);
 int cmd_ssh_config(cli_ctx *ctx);
+int cmd_ssh(cli_ctx *ctx);
+int cmd_wait(cli_ctx *ctx);
+int cmd_completion(cli_ctx *ctx);
+/** `litterbox __complete WORD... CURRENT` (completion.c): what may come
+ *  next, one a line. Always 0. */
+int complete_words(cli_ctx *ctx, int argc, char **argv);
+/** renew --keep (renew_keep.c). */
+int cmd_renew_keep(cli_ctx *ctx);
+
+/* ---- resolve.c ---- */
+/**
+ * Turn host references (an id, a name, or a unique id prefix of at least 4
+ * characters) into ids. A reference shaped like a whole id is taken as one
+ * without asking; any other makes one list call for all of them.
+ * @param ids  filled with @p n ids, borrowed from @p refs or ctx->hosts.
+ * @return 0, or an exit status after printing why (2 for an ambiguous
+ *         prefix, listing the matches; 4 for no match).
+ */
+int resolve_hosts(cli_ctx *ctx, const char *const *refs, size_t n, const char **ids);
+
+/* ---- state.c ---- */
+/**
+ * The CLI's state folder ($XDG_STATE_HOME/litterbox, else
+ * ~/.local/state/litterbox) joined with @p sub (may be ""), into @p buf.
+ * @return 0, or -1 when neither variable gives an absolute folder.
+ */
+int state_path(const char *sub, char *buf, size_t size);
+/** Make the state folder and its hosts/ and creates/ folders, mode 0700.
+ *  @return 0, or -1 with a reason in @p why. */
+int state_prepare(char *why, size_t why_size);
+/**
+ * Keep what `ssh` needs of a created host in hosts/<id>/: private_key
+ * (0600, when one came back), known_hosts and name.
+ * @param key_path  where the key went ("" when none came back).
+ * @return 0, or -1 with a reason in @p why.
+ */
+int state_save_host(const lb_host *h, char *key_path, size_t key_path_size, char *why,
+                    size_t why_size);
+/** Refresh hosts/<id>/known_hosts from @p h; its path in @p path. */
+int state_save_known_hosts(const lb_host *h, char *path, size_t size, char *why, size_t why_size);
+/** The stored private key of host @p id into @p path. @return 1 when it
+ *  exists, 0 when not. */
+int state_key_path(const char *id, char *path, size_t size);
+/** Forget a deleted host: remove hosts/<id>/. */
+void state_forget_host(const char *id);
+/**
+ * Remember which request an idempotency key was first sent with
+ * (creates/<key>), or compare with what it was.
+ * @return 0 (new, or the same request), 1 (a different request: nothing
+ *         written), -1 with a reason in @p why.
+ */
+int state_check_create(const char *key, const char *request, char *why, size_t why_size);
+/** Forget creates/<key>: the service refused the request, so the key
+ *  holds no host and may go with other options. */
+void state_forget_create(const char *key);
 int cmd_proxy_create(cli_ctx *ctx);
 int cmd_proxy_delete(cli_ctx *ctx);
 int cmd_proxy_attach(cli_ctx *ctx);
 int cmd_proxy_detach(cli_ctx *ctx);
 
 /* ---- output.c ---- */
-/** Exit status for an lb_code, as in cli.md. */
+/** Exit status for an lb_code, as in docs/cli.md. */
 int exit_status_for(lb_code code);
 /** Start buffering stdout; decide on colour. */
 int out_init(void);
@@ -144,6 +259,8 @@ int out_finish(void);
 /** The secret to keep out of all output (copied; NULL or "" for none). */
 void out_set_secret(const char *secret);
 void out_forget_secret(void);
+/** The service URL the client uses, named in errors that never reached it. */
+void out_set_service_url(const char *url);
 /** Copy @p s into @p buf with every occurrence of the secret replaced by ***. */
 void redact(const char *s, char *buf, size_t size);
 int out_colour(void);
@@ -161,8 +278,9 @@ void err_line(const char *line);
 
 /** How create saved (or not) a returned private key, for the human form. */
 typedef struct key_note {
-    const char *saved_to; /* the file written, or NULL */
-    int save_failed;      /* --key-file was given and writing it failed */
+    const char *saved_to; /* the --key-file written, or NULL */
+    const char *kept_at;  /* the copy in the state folder, or NULL */
+    int save_failed;      /* the key could be written nowhere */
 } key_note;
 
 /** One host: `key: value` lines, or one JSON object. */
@@ -171,7 +289,9 @@ void out_host(const cli_ctx *ctx, const lb_host *h, const key_note *note);
  *  array. @p notes may be NULL. */
 void out_host_array(const cli_ctx *ctx, lb_host *const *hosts, size_t n, const key_note *notes);
 /** A list: a table, or an array. */
-void out_host_table(const cli_ctx *ctx, const lb_host_list *list);
+void out_host_table(const cli_ctx *ctx, lb_host *const *hosts, size_t count);
+/** Ids only, one a line (list -q), or an array of strings. */
+void out_ids(const cli_ctx *ctx, lb_host *const *hosts, size_t count);
 void out_doctor(const cli_ctx *ctx, const lb_doctor_report *r);
 void out_proxy(const cli_ctx *ctx, const lb_proxy *p);
 /** `ok`, or {"status":"ok"}. */
@@ -183,6 +303,30 @@ void out_done(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 /** Write @p s for a person: control bytes shown as \xNN so that a server
  *  cannot drive the terminal. */
 void out_text(FILE *f, const char *s);
+
+/* ---- config.c ---- */
+/**
+ * Read the config file and fill, in ctx->g and ctx->a, what neither a flag
+ * nor the environment gave (url, token_file, timeout; create's image,
+ * provider, instance_type, expires_at).
+ * @return 0, or an exit status after printing why (a bad line: 2).
+ */
+int config_apply(cli_ctx *ctx);
+void config_free(void);
+int cmd_config(cli_ctx *ctx);
+
+/** One setting as `litterbox config` shows it. */
+typedef struct config_setting {
+    const char *name, *value; /* value NULL: unset; the token is "***" */
+    char from[4200];          /* a flag, a variable, the config file, "default", "unset" */
+} config_setting;
+
+/** The settings in order. @return how many were filled (at most @p max). */
+size_t config_settings(const cli_ctx *ctx, config_setting *settings, size_t max);
+/** The config file's path (NULL without HOME), and whether it was read. */
+const char *config_file_path(int *found);
+/** config --json. */
+void json_config(const cli_ctx *ctx);
 
 /* ---- files.c ---- */
 /** Read a whole file (at most 1 MiB). @return a NUL-terminated buffer the
@@ -206,6 +350,12 @@ int file_check_writable(const char *path, char *why, size_t why_size);
 /** Remove a half-written temporary file; called from the SIGINT handler,
  *  so async-signal-safe. */
 void file_abandon_temp(void);
+/** A line the SIGINT handler writes before exiting (create's resume
+ *  command), or NULL for none. Copied; async-signal-safe to read. */
+void interrupt_note_set(const char *line);
+/** From now on SIGINT and SIGTERM end the program with exit 0, printing
+ *  only the note: for renew --keep, which is meant to be stopped so. */
+void interrupt_quietly(void);
 /** @p path made absolute (cwd-relative paths joined to the cwd); caller frees. */
 char *path_absolute(const char *path);
 
@@ -218,6 +368,13 @@ char *path_absolute(const char *path);
  * @return 0, or -1 with a reason in @p why.
  */
 int time_arg_parse(const char *s, time_t now, long long *out, char *why, size_t why_size);
+
+/* ---- when.c ---- */
+/** "in 23 h", "5 min ago": @p t from @p now (Unix seconds). */
+void when_relative(long long t, long long now, char *buf, size_t size);
+/** An RFC 3339 time as "2030-01-02 00:00:00 UTC", with " (in 23 h)" when
+ *  @p relative; text it cannot read is copied as it is. */
+void when_human(const char *text, long long now, int relative, char *buf, size_t size);
 
 /* ---- progress.c ---- */
 /** Show `<label>… Ns` on stderr, updated each second, when stderr is a

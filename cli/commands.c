@@ -1,26 +1,19 @@
-/* The host commands and the service's health: each checks its arguments
- * (a usage error sends nothing), gets the client, makes the call, prints. */
+/* The host commands but create, and the service's health: each checks its
+ * arguments (a usage error sends nothing), gets the client, makes the call,
+ * prints. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
-/* create --count runs every create at once, one connection each. */
-#define COUNT_MAX 1000
+/* ---- shared by the commands that run several calls at once ---- */
 
-/* One call of a command that runs several at once (create --count,
- * delete ID...): its outcome, kept until all are done so that errors are
- * reported in argument order. */
-typedef struct call_slot {
-    lb_code code;
-    lb_error err;
-    lb_host *host; /* create's, owned by the slot */
-} call_slot;
-
-static void slot_done(lb_call *call, const lb_result *r, void *userdata)
+void slot_done(lb_call *call, const lb_result *r, void *userdata)
 {
     (void)call;
     call_slot *slot = userdata;
@@ -31,27 +24,21 @@ static void slot_done(lb_call *call, const lb_result *r, void *userdata)
         slot->err = *r->error;
 }
 
-/** A call that could not start: its slot carries the refusal. */
-static void slot_refused(call_slot *slot, const lb_error *err)
+void slot_refused(call_slot *slot, const lb_error *err)
 {
     slot->code = err->code;
     slot->err = *err;
 }
 
-/** Run the started calls to their end. @return 0 or an exit status. */
-static int run_all(lb_client *c)
+int run_all(lb_client *c)
 {
     lb_error err;
-    if (lb_client_run(c, -1, &err) != LB_OK)
+    if (lb_client_run(c, -1, NULL, &err) != LB_OK)
         return report_error(&err, NULL);
     return 0;
 }
 
-/**
- * --expires-at for create (`never` allowed) or renew (not).
- * @return 0, or the usage status after printing why.
- */
-static int expires_arg(const cli_ctx *ctx, int allow_never, long long *out)
+int expires_arg(const cli_ctx *ctx, int allow_never, long long *out)
 {
     const char *s = ctx->a.expires_at;
     if (strcmp(s, "never") == 0) {
@@ -68,153 +55,18 @@ static int expires_arg(const cli_ctx *ctx, int allow_never, long long *out)
     return 0;
 }
 
-/** Fill @p o and @p env from create's arguments. @return 0 or an exit status. */
-static int create_opts_from_args(const cli_ctx *ctx, lb_create_opts *o, str_list *env,
-                                 long long *count)
-{
-    const cmd_args *a = &ctx->a;
-    *count = 1;
-    if (a->count && (*count = parse_positive(a->count, COUNT_MAX)) < 0)
-        return usage_error("create: --count: '%s' is not a number from 1 to %d", a->count,
-                           COUNT_MAX);
-    if (a->disk_gb && (o->disk_gb = parse_positive(a->disk_gb, LLONG_MAX)) < 0)
-        return usage_error("create: --disk-gb: '%s' is not a positive number", a->disk_gb);
-    int rc;
-    if (a->expires_at && (rc = expires_arg(ctx, 1, &o->expires_at)) != 0) return rc;
-    o->image = a->image;
-    o->provider = a->provider;
-    o->instance_type = a->instance_type;
-    for (size_t i = 0; i < a->env_files.count; i++)
-        if ((rc = env_file_load(a->env_files.items[i], env)) != 0) return rc;
-    for (size_t i = 0; i < a->env.count; i++)
-        if (str_list_push(env, a->env.items[i]) != 0)
-            return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
-    o->env = env->count ? env->items : NULL;
-    /* Found out now, before a VM exists whose only key would be lost. */
-    for (long long i = 1; a->key_file && i <= *count; i++) {
-        char why[512], path[PATH_MAX];
-        if (a->count)
-            snprintf(path, sizeof path, "%s-%lld", a->key_file, i);
-        else
-            snprintf(path, sizeof path, "%s", a->key_file);
-        if (file_check_writable(path, why, sizeof why) != 0)
-            return fail(CLI_EXIT_LOCAL, "local", "%s", why);
-    }
-    return 0;
-}
-
-/** Save host @p h's private key to @p path. @return 0 or an exit status. */
-static int save_private_key(const lb_host *h, const char *path)
-{
-    char why[512];
-    if (!h->private_key) {
-        fail(0, "note", "the service returned no private key; %s not written", path);
-        return 0;
-    }
-    if (file_write_private(path, h->private_key, strlen(h->private_key), why, sizeof why) != 0)
-        return fail(CLI_EXIT_LOCAL, "local", "%s (host %s)", why, h->id);
-    return 0;
-}
-
-int cmd_create(cli_ctx *ctx)
-{
-    const cmd_args *a = &ctx->a;
-    lb_create_opts o = LB_CREATE_OPTS_INIT;
-    str_list env = {0};
-    long long count;
-    int status = create_opts_from_args(ctx, &o, &env, &count);
-    ctx->parallel = (long)count;
-    lb_client *c = status == 0 ? cli_client(ctx, &status) : NULL;
-    if (!c) {
-        str_list_free(&env);
-        return status;
-    }
-    call_slot *slots = calloc((size_t)count, sizeof *slots);
-    key_note *notes = calloc((size_t)count, sizeof *notes);
-    char **key_paths = calloc((size_t)count, sizeof *key_paths);
-    if (!slots || !notes || !key_paths) {
-        status = fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
-        count = 0;
-    }
-    /* Every create starts now; with --idempotency-key K, host i gets K-i. */
-    for (long long i = 0; i < count; i++) {
-        char key[300];
-        if (a->idempotency_key && a->count) {
-            snprintf(key, sizeof key, "%s-%lld", a->idempotency_key, i + 1);
-            o.idempotency_key = key;
-        } else {
-            o.idempotency_key = a->idempotency_key;
-        }
-        lb_error err;
-        if (!lb_create_host_async(c, &o, slot_done, &slots[i], &err))
-            slot_refused(&slots[i], &err);
-    }
-    char label[64];
-    if (count > 1)
-        snprintf(label, sizeof label, "provisioning %lld hosts", count);
-    else
-        snprintf(label, sizeof label, "provisioning");
-    progress_start(label);
-    int run_status = count ? run_all(c) : 0;
-    progress_stop();
-    if (status == 0)
-        status = run_status;
-
-    /* Outcomes in index order: errors, then the keys of those that succeeded. */
-    for (long long i = 0; i < count; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "host %lld of %lld", i + 1, count);
-        int st = 0;
-        if (slots[i].code != LB_OK) {
-            st = report_error(&slots[i].err, count > 1 ? what : NULL);
-        } else if (a->key_file) {
-            size_t n = strlen(a->key_file) + 32;
-            if ((key_paths[i] = malloc(n)) == NULL) {
-                st = fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
-            } else {
-                if (a->count)
-                    snprintf(key_paths[i], n, "%s-%lld", a->key_file, i + 1);
-                else
-                    snprintf(key_paths[i], n, "%s", a->key_file);
-                st = save_private_key(slots[i].host, key_paths[i]);
-                if (st == 0 && slots[i].host->private_key) notes[i].saved_to = key_paths[i];
-                notes[i].save_failed = st != 0;
-            }
-        }
-        if (status == 0) status = st;
-    }
-    /* What succeeded is printed even when something failed. */
-    lb_host **hosts = calloc(count ? (size_t)count : 1, sizeof *hosts);
-    for (long long i = 0; hosts && i < count; i++)
-        hosts[i] = slots[i].host;
-    if (!hosts)
-        status = status ? status : fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
-    else if (a->count)
-        out_host_array(ctx, hosts, (size_t)count, notes);
-    else if (count == 1 && hosts[0])
-        out_host(ctx, hosts[0], &notes[0]);
-    for (long long i = 0; i < count; i++) {
-        lb_host_free(slots[i].host);
-        free(key_paths[i]);
-    }
-    free(hosts);
-    free(slots);
-    free(notes);
-    free(key_paths);
-    str_list_free(&env);
-    return status;
-}
-
-/** get and attach: one host by id through @p fetch. */
+/** get and attach: one host through @p fetch. */
 static int show_host(cli_ctx *ctx,
                      lb_code (*fetch)(lb_client *, const char *, lb_host **, lb_error *))
 {
     int status = 0;
+    const char *id;
+    if ((status = resolve_hosts(ctx, ctx->a.pos, 1, &id)) != 0) return status;
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_host *h;
     lb_error err;
-    if (fetch(c, ctx->a.pos[0], &h, &err) != LB_OK) return report_error(&err, NULL);
+    if (fetch(c, id, &h, &err) != LB_OK) return report_error(&err, NULL);
     out_host(ctx, h, NULL);
     lb_host_free(h);
     return 0;
@@ -230,63 +82,220 @@ int cmd_attach(cli_ctx *ctx)
     return show_host(ctx, lb_attach_host);
 }
 
+/** Whether @p h passes list's --status and --older-than (@p before: the
+ *  newest creation time that is old enough, or 0 for any). */
+static int list_keeps(const cli_ctx *ctx, const lb_host *h, long long before)
+{
+    if (ctx->a.status && strcmp(h->status, ctx->a.status) != 0) return 0;
+    if (before) {
+        long long created;
+        char why[256];
+        /* A host whose creation time cannot be read is not known to be old. */
+        if (time_arg_parse(h->created_at, 0, &created, why, sizeof why) != 0) return 0;
+        if (created > before) return 0;
+    }
+    return 1;
+}
+
 int cmd_list(cli_ctx *ctx)
 {
+    long long before = 0;
+    if (ctx->a.older_than) {
+        long long span = parse_duration(ctx->a.older_than);
+        if (span < 0)
+            return usage_error("list: --older-than: '%s' is not a DURATION (90s, 30m, 2h, 7d)",
+                               ctx->a.older_than);
+        before = (long long)time(NULL) - span;
+    }
     int status = 0;
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_host_list *list;
     lb_error err;
     if (lb_list_hosts(c, &list, &err) != LB_OK) return report_error(&err, NULL);
-    out_host_table(ctx, list);
+    /* Filtered in place: the list still frees every host it holds. */
+    lb_host **kept = calloc(list->count ? list->count : 1, sizeof *kept);
+    if (!kept) {
+        lb_host_list_free(list);
+        return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++)
+        if (list_keeps(ctx, list->hosts[i], before)) kept[n++] = list->hosts[i];
+    if (ctx->a.quiet)
+        out_ids(ctx, kept, n);
+    else
+        out_host_table(ctx, kept, n);
+    free(kept);
     lb_host_list_free(list);
+    return 0;
+}
+
+/** delete --all: ask first when a person is at a terminal. @return 1 to go on. */
+static int confirm_delete_all(const cli_ctx *ctx, size_t n)
+{
+    if (ctx->a.yes || !isatty(STDIN_FILENO)) return 1;
+    fprintf(stderr, "Delete all %zu host%s? [y/N] ", n, n == 1 ? "" : "s");
+    fflush(stderr);
+    char answer[16] = "";
+    if (!fgets(answer, sizeof answer, stdin)) return 0;
+    return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+/** The ids delete works on: its arguments resolved, or every host. */
+static int delete_targets(cli_ctx *ctx, const char ***ids, size_t *n)
+{
+    if (ctx->a.all && ctx->a.npos > 0) return usage_error("delete: give hosts or --all, not both");
+    if (!ctx->a.all && ctx->a.npos == 0)
+        return usage_error("delete: missing argument (delete HOST... | --all)");
+    if (!ctx->a.all) {
+        *n = ctx->a.npos;
+        *ids = calloc(*n, sizeof **ids);
+        if (!*ids) return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+        return resolve_hosts(ctx, ctx->a.pos, *n, *ids);
+    }
+    int status = 0;
+    lb_client *c = cli_client(ctx, &status);
+    if (!c) return status;
+    lb_error err;
+    if (lb_list_hosts(c, &ctx->hosts, &err) != LB_OK) return report_error(&err, NULL);
+    *n = ctx->hosts->count;
+    *ids = calloc(*n ? *n : 1, sizeof **ids);
+    if (!*ids) return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+    for (size_t i = 0; i < *n; i++)
+        (*ids)[i] = ctx->hosts->hosts[i]->id;
+    if (*n > 0 && !confirm_delete_all(ctx, *n)) {
+        *n = 0;
+        return fail(CLI_EXIT_USAGE, "cancelled", "nothing deleted");
+    }
     return 0;
 }
 
 int cmd_delete(cli_ctx *ctx)
 {
-    int status = 0;
-    size_t n = ctx->a.npos;
-    ctx->parallel = (long)n;
-    lb_client *c = cli_client(ctx, &status);
-    if (!c) return status;
-    call_slot *slots = calloc(n, sizeof *slots);
-    if (!slots) return fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+    const char **ids = NULL;
+    size_t n = 0;
+    int status = delete_targets(ctx, &ids, &n);
+    ctx->parallel = (long)(n ? n : 1);
+    lb_client *c = status == 0 ? cli_client(ctx, &status) : NULL;
+    call_slot *slots = c ? calloc(n ? n : 1, sizeof *slots) : NULL;
+    if (c && !slots) status = fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
+    if (status != 0) {
+        free(ids);
+        return status;
+    }
     /* Every delete starts now; outcomes are reported in argument order. */
     for (size_t i = 0; i < n; i++) {
         lb_error err;
-        if (!lb_delete_host_async(c, ctx->a.pos[i], slot_done, &slots[i], &err))
+        if (!lb_delete_host_async(c, ids[i], slot_done, &slots[i], &err))
             slot_refused(&slots[i], &err);
     }
-    status = run_all(c);
+    status = n ? run_all(c) : 0;
     for (size_t i = 0; i < n; i++) {
-        const char *id = ctx->a.pos[i];
+        const char *ref = ctx->a.all ? ids[i] : ctx->a.pos[i];
         if (slots[i].code != LB_OK) {
-            int st = report_error(&slots[i].err, id);
+            int st = report_error(&slots[i].err, ref);
             if (status == 0) status = st;
         } else {
-            out_done(ctx, "deleted %s", id);
+            state_forget_host(ids[i]);
+            out_done(ctx, "deleted %s", ref);
         }
     }
     free(slots);
+    free(ids);
     return status;
 }
 
 int cmd_renew(cli_ctx *ctx)
 {
+    if (ctx->a.keep) return cmd_renew_keep(ctx);
+    if (ctx->a.ttl) return usage_error("renew: --ttl goes with --keep");
     long long expires_at = 0; /* the service's default lease from now */
     int status;
     if (ctx->a.expires_at && (status = expires_arg(ctx, 0, &expires_at)) != 0) return status;
-    status = 0;
+    const char *id;
+    if ((status = resolve_hosts(ctx, ctx->a.pos, 1, &id)) != 0) return status;
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_host *h;
     lb_error err;
-    if (lb_renew_host(c, ctx->a.pos[0], expires_at, &h, &err) != LB_OK)
-        return report_error(&err, NULL);
+    if (lb_renew_host(c, id, expires_at, &h, &err) != LB_OK) return report_error(&err, NULL);
     out_host(ctx, h, NULL);
     lb_host_free(h);
     return 0;
+}
+
+/* ---- wait ---- */
+
+/* Polls start at a second apart and back off to this. */
+#define WAIT_POLL_MAX_S 10.0
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/** One poll's verdict: 1 reached, 0 not yet, else an exit status (negated). */
+static int wait_poll(lb_client *c, const char *id, int for_gone, lb_host **last)
+{
+    lb_host *h;
+    lb_error err;
+    lb_code rc = lb_get_host(c, id, &h, &err);
+    if (rc == LB_ERR_NOT_FOUND && for_gone) return 1;
+    if (rc == LB_ERR_UNAVAILABLE) return 0; /* a blip: poll again */
+    if (rc != LB_OK) return -report_error(&err, NULL);
+    lb_host_free(*last);
+    *last = h;
+    if (!for_gone && strcmp(h->status, "active") == 0) return 1;
+    if (!for_gone && strcmp(h->status, "error") == 0) {
+        fail(0, "provisioning", "host %s ended in error: %s", h->id,
+             *h->last_error ? h->last_error : "(no detail)");
+        return -exit_status_for(LB_ERR_PROVISIONING);
+    }
+    return 0;
+}
+
+int cmd_wait(cli_ctx *ctx)
+{
+    const char *want = ctx->a.for_state ? ctx->a.for_state : "active";
+    int for_gone = strcmp(want, "gone") == 0;
+    if (!for_gone && strcmp(want, "active") != 0)
+        return usage_error("wait: --for: '%s' is neither active nor gone", want);
+    double limit = ctx->g.timeout ? parse_seconds(ctx->g.timeout) : 300.0;
+    int status;
+    const char *id;
+    if ((status = resolve_hosts(ctx, ctx->a.pos, 1, &id)) != 0) return status;
+    lb_client *c = cli_client(ctx, &status);
+    if (!c) return status;
+    double end = now_s() + limit, pause = 1.0;
+    lb_host *last = NULL;
+    for (;;) {
+        int v = wait_poll(c, id, for_gone, &last);
+        if (v != 0) {
+            if (v == 1 && last && !for_gone) out_host(ctx, last, NULL);
+            if (v == 1 && for_gone) out_done(ctx, "%s is gone", ctx->a.pos[0]);
+            lb_host_free(last);
+            return v == 1 ? 0 : -v;
+        }
+        double left = end - now_s();
+        if (left <= 0) break;
+        sleep_s(pause < left ? pause : left);
+        pause = pause * 2 < WAIT_POLL_MAX_S ? pause * 2 : WAIT_POLL_MAX_S;
+    }
+    fail(exit_status_for(LB_ERR_UNAVAILABLE), "unavailable",
+         "host %s is %s, not %s, after %g s (--timeout)", ctx->a.pos[0],
+         last ? last->status : "unknown", want, limit);
+    lb_host_free(last);
+    return exit_status_for(LB_ERR_UNAVAILABLE);
 }
 
 int cmd_doctor(cli_ctx *ctx)
@@ -307,7 +316,7 @@ int cmd_doctor(cli_ctx *ctx)
 int cmd_health(cli_ctx *ctx)
 {
     int status = 0;
-    ctx->token_optional = 1; /* GET /healthz carries no token (sdk.md rule 1) */
+    ctx->token_optional = 1; /* GET /healthz carries no token (docs/cli.md) */
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_error err;

@@ -75,7 +75,21 @@ char *file_read_all(const char *path, size_t *len)
 typedef struct line_format {
     char separator;     /* '=' or ':' */
     const char *expect; /* "KEY=VALUE" */
+    int dotenv;         /* env files: `export KEY=V` as dotenv files write it; KEY checked */
 } line_format;
+
+/** An env KEY as the service takes it: [A-Za-z_][A-Za-z0-9_]*. */
+static int env_key_ok(const char *key, size_t len)
+{
+    if (len == 0 || (key[0] >= '0' && key[0] <= '9')) return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = key[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return 0;
+    }
+    return 1;
+}
 
 /**
  * Append each entry of a line file to @p list, as the SDK wants it:
@@ -105,12 +119,24 @@ static int line_file_load(const char *path, const line_format *fmt, str_list *li
             line = next;
             continue;
         }
-        const char *sep = memchr(line, fmt->separator, n);
-        if (!sep || sep == line) {
+        if (fmt->dotenv && strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t')) {
+            p += 6;
+            while (*p == ' ' || *p == '\t')
+                p++;
+        }
+        size_t rest = (size_t)(line + n - p);
+        const char *sep = memchr(p, fmt->separator, rest);
+        if (!sep || sep == p) {
             rc = usage_error("%s:%zu: expected %s", path, lineno + 1, fmt->expect);
             goto done;
         }
-        if (str_list_push_copy(list, line, n) != 0) {
+        if (fmt->dotenv && !env_key_ok(p, (size_t)(sep - p))) {
+            rc = usage_error("%s:%zu: '%.*s' is not a KEY (letters, digits and _, not starting "
+                             "with a digit)",
+                             path, lineno + 1, (int)(sep - p), p);
+            goto done;
+        }
+        if (str_list_push_copy(list, p, rest) != 0) {
             rc = fail(CLI_EXIT_LOCAL, "nomem", "out of memory");
             goto done;
         }
@@ -124,13 +150,13 @@ done:
 
 int env_file_load(const char *path, str_list *env)
 {
-    static const line_format fmt = {'=', "KEY=VALUE"};
+    static const line_format fmt = {'=', "KEY=VALUE", 1};
     return line_file_load(path, &fmt, env);
 }
 
 int header_file_load(const char *path, str_list *headers)
 {
-    static const line_format fmt = {':', "Name: value"};
+    static const line_format fmt = {':', "Name: value", 0};
     return line_file_load(path, &fmt, headers);
 }
 

@@ -12,10 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "cli.h"
+#include "json_out.h"
 
 /* ---- exit statuses ---- */
 
@@ -56,6 +57,9 @@ static char *out_buf;
 static size_t out_len;
 static FILE *out;
 static int colour;
+/* A --json document that could not be written for want of memory: the run
+ * ends with exit 1 and that reason (out_finish), not a crash. */
+static int json_failed;
 
 /* Shorter tokens would turn ordinary words into *** all over the output;
  * the SDK still masks them in everything it returns. */
@@ -112,12 +116,22 @@ void redact(const char *s, char *buf, size_t size)
     buf[size - 1] = '\0';
 }
 
+static char service_url[512];
+
+void out_set_service_url(const char *url)
+{
+    snprintf(service_url, sizeof service_url, "%s", url ? url : "");
+}
+
 int out_init(void)
 {
     out = open_memstream(&out_buf, &out_len);
     if (!out) return -1;
     const char *term = getenv("TERM");
-    colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && strcmp(term, "dumb") == 0);
+    /* no-color.org: NO_COLOR counts when set to anything but "". */
+    const char *no_colour = getenv("NO_COLOR");
+    colour =
+        isatty(STDOUT_FILENO) && !(no_colour && *no_colour) && !(term && strcmp(term, "dumb") == 0);
     return 0;
 }
 
@@ -143,6 +157,7 @@ int out_finish(void)
     free(out_buf);
     out_buf = NULL;
     if (failed) return fail(CLI_EXIT_LOCAL, "local", "cannot write the output");
+    if (json_failed) return fail(CLI_EXIT_LOCAL, "nomem", "out of memory while writing the output");
     return 0;
 }
 
@@ -194,15 +209,42 @@ int usage_error(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/** Replace the first @p from in @p s (a buffer of @p size) with @p to. */
+static void replace_once(char *s, size_t size, const char *from, const char *to)
+{
+    char *at = strstr(s, from);
+    if (!at) return;
+    char rest[1024];
+    snprintf(rest, sizeof rest, "%s", at + strlen(from));
+    snprintf(at, size - (size_t)(at - s), "%s%s", to, rest);
+}
+
+/** The library's message, in the program's words: its option names are
+ *  the CLI's flags, and a service never reached is named. */
+static void message_for_people(const lb_error *err, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", err->message[0] ? err->message : "failed");
+    replace_once(buf, size, "(timeout_s)", "(--timeout)");
+    replace_once(buf, size, "(connect_timeout_s)", "(connecting)");
+    if (err->code == LB_ERR_UNAVAILABLE && err->http_status == 0 && service_url[0]) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " (URL %s)", service_url);
+    }
+}
+
 int report_error(const lb_error *err, const char *what)
 {
     char status[32] = "";
     if (err->http_status != 0) snprintf(status, sizeof status, " (HTTP %d)", err->http_status);
-    const char *message = err->message[0] ? err->message : "failed";
+    char message[1024];
+    message_for_people(err, message, sizeof message);
     if (what)
         fail(0, lb_code_name(err->code), "%s: %s%s", what, message, status);
     else
         fail(0, lb_code_name(err->code), "%s%s", message, status);
+    /* 400 is the service refusing the input (an unknown provider or image),
+     * as 422 is: the same exit status. */
+    if (err->code == LB_ERR_RESPONSE && err->http_status == 400) return 9;
     return exit_status_for(err->code);
 }
 
@@ -266,34 +308,9 @@ static void kv_line(FILE *f, int width, const char *key, const char *value, cons
 
 /* ---- JSON ---- */
 
-static yajl_gen json_new(void)
+static void json_finish(json_out *j)
 {
-    return yajl_gen_alloc(NULL);
-}
-
-static void json_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void json_nstr(yajl_gen g, const char *s)
-{
-    if (s)
-        json_str(g, s);
-    else
-        yajl_gen_null(g);
-}
-
-/** Write the generated document and a newline to the output. */
-static void json_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-    if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
-        fwrite(buf, 1, len, out);
-        fputc('\n', out);
-    }
-    yajl_gen_free(g);
+    if (json_end(j, out) != 0) json_failed = 1;
 }
 
 /* ---- hosts ---- */
@@ -306,6 +323,7 @@ typedef enum field_kind {
     FIELD_DISK,    /* long long, 0 is null */
     FIELD_KEY,     /* the private key: JSON only */
     FIELD_EXPIRES, /* nullable; null means a permanent host */
+    FIELD_TIME,    /* an RFC 3339 time; people see when.c's form */
 } field_kind;
 
 typedef struct host_field {
@@ -314,7 +332,7 @@ typedef struct host_field {
     size_t offset;
 } host_field;
 
-/* cli.md's keys, in cli.md's order: the JSON object and the human form
+/* docs/cli.md's keys, in its order: the JSON object and the human form
  * both follow this table. */
 static const host_field host_fields[] = {
     {"id", FIELD_STR, offsetof(lb_host, id)},
@@ -332,9 +350,9 @@ static const host_field host_fields[] = {
     {"instance_type", FIELD_NSTR, offsetof(lb_host, instance_type)},
     {"disk_gb", FIELD_DISK, offsetof(lb_host, disk_gb)},
     {"last_error", FIELD_STR, offsetof(lb_host, last_error)},
-    {"created_at", FIELD_STR, offsetof(lb_host, created_at)},
-    {"updated_at", FIELD_STR, offsetof(lb_host, updated_at)},
-    {"activated_at", FIELD_NSTR, offsetof(lb_host, activated_at)},
+    {"created_at", FIELD_TIME, offsetof(lb_host, created_at)},
+    {"updated_at", FIELD_TIME, offsetof(lb_host, updated_at)},
+    {"activated_at", FIELD_TIME, offsetof(lb_host, activated_at)},
     {"expires_at", FIELD_EXPIRES, offsetof(lb_host, expires_at)},
 };
 #define HOST_FIELD_COUNT (sizeof host_fields / sizeof host_fields[0])
@@ -344,28 +362,28 @@ static const char *field_string(const lb_host *h, const host_field *f)
     return *(const char *const *)(const void *)((const char *)h + f->offset);
 }
 
-static void json_host(yajl_gen g, const lb_host *h)
+static void json_host(json_out *g, const lb_host *h)
 {
-    yajl_gen_map_open(g);
+    json_object_open(g);
     for (size_t i = 0; i < HOST_FIELD_COUNT; i++) {
         const host_field *f = &host_fields[i];
-        json_str(g, f->key);
+        json_key(g, f->key);
         switch (f->kind) {
         case FIELD_PORT:
-            yajl_gen_integer(g, h->ssh_port);
+            json_integer(g, h->ssh_port);
             break;
         case FIELD_DISK:
             if (h->disk_gb == 0)
-                yajl_gen_null(g);
+                json_null(g);
             else
-                yajl_gen_integer(g, h->disk_gb);
+                json_integer(g, h->disk_gb);
             break;
         default:
-            json_nstr(g, field_string(h, f));
+            json_string_or_null(g, field_string(h, f));
             break;
         }
     }
-    yajl_gen_map_close(g);
+    json_object_close(g);
 }
 
 static void human_host(FILE *f, const lb_host *h, const key_note *note)
@@ -375,7 +393,7 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
         const host_field *fd = &host_fields[i];
         const char *s =
             fd->kind == FIELD_PORT || fd->kind == FIELD_DISK ? NULL : field_string(h, fd);
-        char num[32], saved[PATH_MAX + 32];
+        char num[32], saved[PATH_MAX + 32], when[96];
         const char *value = s && *s ? s : "-";
         const char *sgr = NULL;
         switch (fd->kind) {
@@ -387,20 +405,36 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
             snprintf(num, sizeof num, "%lld", h->disk_gb);
             value = h->disk_gb ? num : "-";
             break;
+        case FIELD_TIME:
+            if (s && *s) {
+                when_human(s, (long long)time(NULL), 0, when, sizeof when);
+                value = when;
+            }
+            break;
         case FIELD_EXPIRES:
-            value = s ? s : "never";
+            /* "How long is left" is what people read this line for. */
+            if (s) {
+                when_human(s, (long long)time(NULL), 1, when, sizeof when);
+                value = when;
+            } else {
+                value = "never";
+            }
             break;
         case FIELD_KEY:
             /* A key on a screen ends up in scrollback, logs and recordings. */
             if (!s)
                 value = "-";
             else if (note && note->save_failed)
-                value = "returned but not saved (see the error); not shown";
+                value = "returned but not kept (see the error); not shown";
             else if (note && note->saved_to) {
                 snprintf(saved, sizeof saved, "saved to %s (mode 0600)", note->saved_to);
                 value = saved;
+            } else if (note && note->kept_at) {
+                snprintf(saved, sizeof saved, "kept in %s (mode 0600) for litterbox ssh",
+                         note->kept_at);
+                value = saved;
             } else
-                value = "returned but not shown; save it with create --key-file FILE";
+                value = "returned but not shown";
             break;
         default:
             if (strcmp(fd->key, "status") == 0) sgr = status_colour(s);
@@ -413,9 +447,10 @@ static void human_host(FILE *f, const lb_host *h, const key_note *note)
 void out_host(const cli_ctx *ctx, const lb_host *h, const key_note *note)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        json_host(g, h);
-        json_finish(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_host(&g, h);
+        json_finish(&g);
     } else {
         human_host(out, h, note);
     }
@@ -424,12 +459,13 @@ void out_host(const cli_ctx *ctx, const lb_host *h, const key_note *note)
 void out_host_array(const cli_ctx *ctx, lb_host *const *hosts, size_t n, const key_note *notes)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_array_open(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_array_open(&g);
         for (size_t i = 0; i < n; i++)
-            if (hosts[i]) json_host(g, hosts[i]);
-        yajl_gen_array_close(g);
-        json_finish(g);
+            if (hosts[i]) json_host(&g, hosts[i]);
+        json_array_close(&g);
+        json_finish(&g);
         return;
     }
     int first = 1;
@@ -458,41 +494,51 @@ static void ssh_address(const lb_host *h, char *buf, size_t size)
         snprintf(buf, size, "%s:%d", host, port);
 }
 
-enum { COL_ID, COL_NAME, COL_STATUS, COL_SSH, COL_EXPIRES, COL_COUNT };
+enum { COL_ID, COL_NAME, COL_STATUS, COL_SSH, COL_EXPIRES, COL_KEY, COL_COUNT };
 
 static void table_row_cells(const lb_host *h, const char *cells[COL_COUNT], char *addr,
-                            size_t addr_size)
+                            size_t addr_size, char *expires, size_t expires_size)
 {
     ssh_address(h, addr, addr_size);
     cells[COL_ID] = h->id;
     cells[COL_NAME] = h->name;
     cells[COL_STATUS] = h->status;
     cells[COL_SSH] = addr;
-    cells[COL_EXPIRES] = h->expires_at ? h->expires_at : "never";
+    long long t;
+    char why[256];
+    if (!h->expires_at)
+        cells[COL_EXPIRES] = "never";
+    else if (time_arg_parse(h->expires_at, 0, &t, why, sizeof why) == 0) {
+        when_relative(t, (long long)time(NULL), expires, expires_size);
+        cells[COL_EXPIRES] = expires;
+    } else
+        cells[COL_EXPIRES] = h->expires_at;
+    char key[PATH_MAX];
+    cells[COL_KEY] = state_key_path(h->id, key, sizeof key) ? "local" : "-";
 }
 
-void out_host_table(const cli_ctx *ctx, const lb_host_list *list)
+void out_host_table(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
 {
     if (ctx->g.json) {
-        out_host_array(ctx, list->hosts, list->count, NULL);
+        out_host_array(ctx, hosts, count, NULL);
         return;
     }
-    static const char *const heads[COL_COUNT] = {"ID", "NAME", "STATUS", "SSH", "EXPIRES"};
+    static const char *const heads[COL_COUNT] = {"ID", "NAME", "STATUS", "SSH", "EXPIRES", "KEY"};
     int width[COL_COUNT];
     for (int c = 0; c < COL_COUNT; c++)
         width[c] = (int)strlen(heads[c]);
-    char addr[300];
+    char addr[300], expires[64];
     const char *cells[COL_COUNT];
-    for (size_t i = 0; i < list->count; i++) {
-        table_row_cells(list->hosts[i], cells, addr, sizeof addr);
+    for (size_t i = 0; i < count; i++) {
+        table_row_cells(hosts[i], cells, addr, sizeof addr, expires, sizeof expires);
         for (int c = 0; c < COL_COUNT; c++)
             if ((int)strlen(cells[c]) > width[c]) width[c] = (int)strlen(cells[c]);
     }
     for (int c = 0; c < COL_COUNT; c++)
         out_cell(out, heads[c], c + 1 < COL_COUNT ? width[c] + 2 : 0, colour ? SGR_BOLD : NULL);
     fputc('\n', out);
-    for (size_t i = 0; i < list->count; i++) {
-        table_row_cells(list->hosts[i], cells, addr, sizeof addr);
+    for (size_t i = 0; i < count; i++) {
+        table_row_cells(hosts[i], cells, addr, sizeof addr, expires, sizeof expires);
         for (int c = 0; c < COL_COUNT; c++)
             out_cell(out, cells[c], c + 1 < COL_COUNT ? width[c] + 2 : 0,
                      c == COL_STATUS ? status_colour(cells[c]) : NULL);
@@ -505,37 +551,38 @@ void out_host_table(const cli_ctx *ctx, const lb_host_list *list)
 void out_doctor(const cli_ctx *ctx, const lb_doctor_report *r)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "ok");
-        yajl_gen_bool(g, r->ok);
-        json_str(g, "active_provider");
-        json_nstr(g, r->active_provider);
-        json_str(g, "tailscale_enabled");
-        yajl_gen_bool(g, r->tailscale_enabled);
-        json_str(g, "checks");
-        yajl_gen_array_open(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "ok");
+        json_bool(&g, r->ok);
+        json_key(&g, "active_provider");
+        json_string_or_null(&g, r->active_provider);
+        json_key(&g, "tailscale_enabled");
+        json_bool(&g, r->tailscale_enabled);
+        json_key(&g, "checks");
+        json_array_open(&g);
         for (size_t i = 0; i < r->check_count; i++) {
-            const lb_doctor_check *c = &r->checks[i];
-            yajl_gen_map_open(g);
-            json_str(g, "name");
-            json_nstr(g, c->name);
-            json_str(g, "status");
-            json_nstr(g, c->status);
-            json_str(g, "detail");
-            json_nstr(g, c->detail);
-            json_str(g, "latency_ms");
+            const lb_doctor_check *c = r->checks[i];
+            json_object_open(&g);
+            json_key(&g, "name");
+            json_string_or_null(&g, c->name);
+            json_key(&g, "status");
+            json_string_or_null(&g, c->status);
+            json_key(&g, "detail");
+            json_string_or_null(&g, c->detail);
+            json_key(&g, "latency_ms");
             if (c->latency_ms < 0)
-                yajl_gen_null(g);
+                json_null(&g);
             else
-                yajl_gen_integer(g, c->latency_ms);
-            json_str(g, "hint");
-            json_nstr(g, c->hint);
-            yajl_gen_map_close(g);
+                json_integer(&g, c->latency_ms);
+            json_key(&g, "hint");
+            json_string_or_null(&g, c->hint);
+            json_object_close(&g);
         }
-        yajl_gen_array_close(g);
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_array_close(&g);
+        json_object_close(&g);
+        json_finish(&g);
         return;
     }
     const int width = (int)sizeof "tailscale_enabled";
@@ -544,13 +591,13 @@ void out_doctor(const cli_ctx *ctx, const lb_doctor_report *r)
     kv_line(out, width, "tailscale_enabled", r->tailscale_enabled ? "yes" : "no", NULL);
     int name_w = 0, status_w = 0;
     for (size_t i = 0; i < r->check_count; i++) {
-        const lb_doctor_check *c = &r->checks[i];
+        const lb_doctor_check *c = r->checks[i];
         if (c->name && (int)strlen(c->name) > name_w) name_w = (int)strlen(c->name);
         if (c->status && (int)strlen(c->status) > status_w) status_w = (int)strlen(c->status);
     }
     /* One line per check: status, name, latency, detail, hint. */
     for (size_t i = 0; i < r->check_count; i++) {
-        const lb_doctor_check *c = &r->checks[i];
+        const lb_doctor_check *c = r->checks[i];
         char latency[32] = "-";
         if (c->latency_ms >= 0) snprintf(latency, sizeof latency, "%lld ms", c->latency_ms);
         fputs("check ", out);
@@ -571,18 +618,19 @@ void out_proxy(const cli_ctx *ctx, const lb_proxy *p)
 {
     if (ctx->g.json) {
         /* The wire's object: a create has no host_id key at all. */
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "name");
-        json_nstr(g, p->name);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "name");
+        json_string_or_null(&g, p->name);
         if (p->host_id) {
-            json_str(g, "host_id");
-            json_str(g, p->host_id);
+            json_key(&g, "host_id");
+            json_string(&g, p->host_id);
         }
-        json_str(g, "status");
-        json_nstr(g, p->status);
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_key(&g, "status");
+        json_string_or_null(&g, p->status);
+        json_object_close(&g);
+        json_finish(&g);
         return;
     }
     const int width = (int)sizeof "host_id";
@@ -591,15 +639,63 @@ void out_proxy(const cli_ctx *ctx, const lb_proxy *p)
     kv_line(out, width, "status", p->status ? p->status : "-", NULL);
 }
 
+void out_ids(const cli_ctx *ctx, lb_host *const *hosts, size_t count)
+{
+    if (!ctx->g.json) {
+        for (size_t i = 0; i < count; i++) {
+            out_text(out, hosts[i]->id);
+            fputc('\n', out);
+        }
+        return;
+    }
+    json_out g;
+    json_begin(&g, NULL);
+    json_array_open(&g);
+    for (size_t i = 0; i < count; i++)
+        json_string(&g, hosts[i]->id);
+    json_array_close(&g);
+    json_finish(&g);
+}
+
+void json_config(const cli_ctx *ctx)
+{
+    config_setting settings[16];
+    size_t n = config_settings(ctx, settings, 16);
+    int found;
+    const char *path = config_file_path(&found);
+    json_out g;
+    json_begin(&g, NULL);
+    json_object_open(&g);
+    json_key(&g, "config_file");
+    json_string_or_null(&g, path);
+    json_key(&g, "config_file_read");
+    json_bool(&g, found);
+    json_key(&g, "settings");
+    json_object_open(&g);
+    for (size_t i = 0; i < n; i++) {
+        json_key(&g, settings[i].name);
+        json_object_open(&g);
+        json_key(&g, "value");
+        json_string_or_null(&g, settings[i].value);
+        json_key(&g, "from");
+        json_string(&g, settings[i].from);
+        json_object_close(&g);
+    }
+    json_object_close(&g);
+    json_object_close(&g);
+    json_finish(&g);
+}
+
 void out_health(const cli_ctx *ctx)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "status");
-        json_str(g, "ok");
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "status");
+        json_string(&g, "ok");
+        json_object_close(&g);
+        json_finish(&g);
     } else {
         fputs("ok\n", out);
     }
@@ -620,14 +716,15 @@ void out_done(const cli_ctx *ctx, const char *fmt, ...)
 void out_ssh_config(const cli_ctx *ctx, const char *block, const char *known_hosts_file)
 {
     if (ctx->g.json) {
-        yajl_gen g = json_new();
-        yajl_gen_map_open(g);
-        json_str(g, "known_hosts_file");
-        json_str(g, known_hosts_file);
-        json_str(g, "ssh_config");
-        json_str(g, block);
-        yajl_gen_map_close(g);
-        json_finish(g);
+        json_out g;
+        json_begin(&g, NULL);
+        json_object_open(&g);
+        json_key(&g, "known_hosts_file");
+        json_string(&g, known_hosts_file);
+        json_key(&g, "ssh_config");
+        json_string(&g, block);
+        json_object_close(&g);
+        json_finish(&g);
     } else {
         fputs(block, out);
     }

@@ -4,6 +4,7 @@
  * Every value in the block comes from the service or the command line and
  * lands in a file that ssh obeys, so each is checked: a newline or a blank
  * in a host name would let whoever controls the answer add directives. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,11 +124,13 @@ int cmd_ssh_config(cli_ctx *ctx)
 {
     const cmd_args *a = &ctx->a;
     int status = 0;
+    const char *id;
+    if ((status = resolve_hosts(ctx, a->pos, 1, &id)) != 0) return status;
     lb_client *c = cli_client(ctx, &status);
     if (!c) return status;
     lb_host *h;
     lb_error err;
-    if (lb_get_host(c, a->pos[0], &h, &err) != LB_OK) return report_error(&err, NULL);
+    if (lb_get_host(c, id, &h, &err) != LB_OK) return report_error(&err, NULL);
     char *default_path = NULL, *known_abs = NULL, *identity_abs = NULL, *block = NULL;
     const char *path = a->known_hosts;
     if (!path) {
@@ -145,8 +148,13 @@ int cmd_ssh_config(cli_ctx *ctx)
         path = default_path;
     }
     known_abs = path_absolute(path);
-    identity_abs = a->identity_file ? path_absolute(a->identity_file) : NULL;
-    if (!known_abs || (a->identity_file && !identity_abs)) {
+    /* Without --identity-file, the key create kept, when there is one. */
+    char kept[PATH_MAX];
+    const char *identity = a->identity_file                           ? a->identity_file
+                           : state_key_path(h->id, kept, sizeof kept) ? kept
+                                                                      : NULL;
+    identity_abs = identity ? path_absolute(identity) : NULL;
+    if (!known_abs || (identity && !identity_abs)) {
         status = fail(CLI_EXIT_LOCAL, "local", "cannot make the paths absolute");
         goto done;
     }

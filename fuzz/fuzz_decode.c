@@ -1,6 +1,12 @@
 /* libFuzzer target over the response decoders and the error classifier:
  * everything the library computes from bytes a server sent.
  *
+ * Every input's body first goes through the library's JSON reader, whole
+ * and split, against yajl (reader_oracle.c); the mode's decoder must then
+ * agree with the reader's verdict: a body the reader refuses is refused,
+ * and one it accepts is never called "not valid JSON" (but for the depth
+ * limit of the small-body tree).
+ *
  * Input: three header bytes, then the body.
  *   byte 0 % 8 picks the mode:
  *     0 host_decode, and the streaming single-host decoder over the same
@@ -12,7 +18,8 @@
  *     6 error_from_response with a secret   7 the same without one
  *   bytes 1-2: the chunk splits (modes 0, 1: a PRNG seed and the largest
  *   chunk; bit 1 of byte 1 turns the whole-record shortcut off in the
- *   chunked decode, so that both roads meet) or the HTTP status (modes 6, 7).
+ *   chunked decode, so that both roads meet) or the HTTP status (modes 6, 7);
+ *   in every mode they also say where the reader's two-piece run cuts.
  * Every result is freed. Invariants that the spec makes unconditional
  * abort() when broken; see check(). */
 #include <stdint.h>
@@ -20,24 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
-#include "decode/decode.h"
+#include "check.h"
+#include "decode_support.h"
+#include "reader_oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SECRET "lb-fuzz-secret-T0KEN"
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "fuzz_decode: invariant broken: %s\n", what);
-    abort();
-}
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) fail(#cond);                                                                  \
-    } while (0)
 
 /* The error as a decoder must leave it when it fails: the code it returned,
  * every text field terminated. err was filled with 'X' bytes beforehand. */
@@ -147,40 +143,25 @@ static lb_code decode_in_chunks(int list, unsigned char p1, unsigned char p2, co
     return rc;
 }
 
-/* yajl's verdict on the body's syntax alone (strict, events ignored). */
-static int yajl_accepts(const uint8_t *body, size_t len)
-{
-    static const yajl_callbacks none;
-    yajl_handle h = yajl_alloc(&none, NULL, NULL);
-    yajl_status st = yajl_parse(h, body, len);
-    if (st == yajl_status_ok)
-        st = yajl_complete_parse(h);
-    yajl_free(h);
-    return st == yajl_status_ok;
-}
+/* How every decoder's message for bytes that are not JSON begins (a
+ * message may quote the body's text after its own words, so only its start
+ * tells). */
+#define NOT_JSON "response is not valid JSON"
 
-/* The host decoder's own JSON reader (json_stream.c) against yajl: what
- * yajl refuses must fail; what yajl accepts must not fail as bad JSON.
- * Known, deliberate differences: this reader refuses UTF-8 that yajl lets
- * through (overlongs, surrogates, code points past U+10FFFF), numbers
- * longer than it keeps, \v and \f as whitespace (RFC 8259 has only
- * space, tab, CR and LF; yajl also skips those two), and an unterminated
- * string after the value, which yajl 2.1 lets pass as trailing input. */
-static void check_against_yajl(const uint8_t *body, size_t len, lb_code rc, const lb_error *err)
+/* A decoder's answer against the reader's verdict on the same body. The
+ * host decoder has no depth limit of its own; the small-body tree has
+ * JSON_DOC_MAX_DEPTH. */
+static void check_against_reader(reader_verdict v, size_t depth_limit, size_t len, lb_code rc,
+                                 const lb_error *err)
 {
-    if (len == 0)
-        return;
-    int accepted = yajl_accepts(body, len);
-    if (!accepted)
+    if (v.status != JSON_OK)
         check(rc != LB_OK);
-    else if (rc != LB_OK && strstr(err->message, "not valid JSON") &&
-             !strstr(err->message, "UTF-8") && !strstr(err->message, "number too long") &&
-             !strstr(err->message, "trailing garbage") &&
-             !memchr(body, '\v', len) && !memchr(body, '\f', len))
-        fail("the host decoder refused JSON that yajl accepts");
+    else if (len > 0 && v.max_depth <= depth_limit && rc != LB_OK)
+        check(strncmp(err->message, NOT_JSON, strlen(NOT_JSON)) != 0);
 }
 
-static void fuzz_host(unsigned char p1, unsigned char p2, const uint8_t *body, size_t len)
+static void fuzz_host(reader_verdict v, unsigned char p1, unsigned char p2, const uint8_t *body,
+                      size_t len)
 {
     lb_error err, err2;
     lb_host *whole = (lb_host *)&err, *streamed = (lb_host *)&err;
@@ -192,7 +173,7 @@ static void fuzz_host(unsigned char p1, unsigned char p2, const uint8_t *body, s
         check(whole == NULL);
         check_error(&err, rc);
     }
-    check_against_yajl(body, len, rc, &err);
+    check_against_reader(v, SIZE_MAX, len, rc, &err);
 
     poison(&err2);
     lb_code rc2 = decode_in_chunks(0, p1, p2, body, len, &streamed, NULL, &err2);
@@ -215,7 +196,8 @@ static void check_list(const lb_host_list *l)
         check_host(l->hosts[i]);
 }
 
-static void fuzz_list(unsigned char p1, unsigned char p2, const uint8_t *body, size_t len)
+static void fuzz_list(reader_verdict v, unsigned char p1, unsigned char p2, const uint8_t *body,
+                      size_t len)
 {
     lb_error err, err2;
     lb_host_list *whole = (lb_host_list *)&err, *streamed = (lb_host_list *)&err;
@@ -227,7 +209,7 @@ static void fuzz_list(unsigned char p1, unsigned char p2, const uint8_t *body, s
         check(whole == NULL);
         check_error(&err, rc);
     }
-    check_against_yajl(body, len, rc, &err);
+    check_against_reader(v, SIZE_MAX, len, rc, &err);
 
     poison(&err2);
     lb_code rc2 = decode_in_chunks(1, p1, p2, body, len, NULL, &streamed, &err2);
@@ -245,12 +227,13 @@ static void fuzz_list(unsigned char p1, unsigned char p2, const uint8_t *body, s
     lb_host_list_free(streamed);
 }
 
-static void fuzz_doctor(const uint8_t *body, size_t len)
+static void fuzz_doctor(reader_verdict v, const uint8_t *body, size_t len)
 {
     lb_error err;
     lb_doctor_report *r = (lb_doctor_report *)&err;
     poison(&err);
     lb_code rc = doctor_decode((const char *)body, len, &r, &err);
+    check_against_reader(v, JSON_DOC_MAX_DEPTH, len, rc, &err);
     if (rc != LB_OK) {
         check(r == NULL);
         check_error(&err, rc);
@@ -262,20 +245,22 @@ static void fuzz_doctor(const uint8_t *body, size_t len)
     check_string(r->active_provider);
     check(r->check_count == 0 || r->checks != NULL);
     for (size_t i = 0; i < r->check_count; i++) {
-        check_string(r->checks[i].name);
-        check_string(r->checks[i].status);
-        check_optional(r->checks[i].detail);
-        check_optional(r->checks[i].hint);
+        check(r->checks[i] != NULL);
+        check_string(r->checks[i]->name);
+        check_string(r->checks[i]->status);
+        check_optional(r->checks[i]->detail);
+        check_optional(r->checks[i]->hint);
     }
     lb_doctor_report_free(r);
 }
 
-static void fuzz_proxy(int want_host_id, const uint8_t *body, size_t len)
+static void fuzz_proxy(reader_verdict v, int want_host_id, const uint8_t *body, size_t len)
 {
     lb_error err;
     lb_proxy *p = (lb_proxy *)&err;
     poison(&err);
     lb_code rc = proxy_decode((const char *)body, len, want_host_id, &p, &err);
+    check_against_reader(v, JSON_DOC_MAX_DEPTH, len, rc, &err);
     if (rc != LB_OK) {
         check(p == NULL);
         check_error(&err, rc);
@@ -291,11 +276,12 @@ static void fuzz_proxy(int want_host_id, const uint8_t *body, size_t len)
     lb_proxy_free(p);
 }
 
-static void fuzz_health(const uint8_t *body, size_t len)
+static void fuzz_health(reader_verdict v, const uint8_t *body, size_t len)
 {
     lb_error err;
     poison(&err);
     lb_code rc = health_decode((const char *)body, len, &err);
+    check_against_reader(v, JSON_DOC_MAX_DEPTH, len, rc, &err);
     if (rc != LB_OK) check_error(&err, rc);
 }
 
@@ -332,7 +318,7 @@ static int printable_utf8_line(const char *s)
     return 1;
 }
 
-/* sdk.md rule 4: the status decides, whatever the body. */
+/* The status decides, whatever the body (docs/api.md). */
 static void check_classification(int status, lb_code rc)
 {
     switch (status) {
@@ -366,8 +352,24 @@ static void check_classification(int status, lb_code rc)
 static const int statuses[] = {400, 401, 403, 404, 409, 422, 429, 500, 501,
                                502, 503, 504, 301, 302, 307, 418, 599, 200};
 
-static void fuzz_error(int with_secret, unsigned char p1, unsigned char p2, const uint8_t *body,
-                       size_t len)
+/* A body the reader refuses is never read for a detail or an error_code:
+ * the message is the status, then the body quoted (or, for a redirect,
+ * exactly what a redirect says). */
+static void check_not_json_message(int status, size_t len, const lb_error *err)
+{
+    char head[64];
+    if (status >= 300 && status < 400) {
+        snprintf(head, sizeof head, "HTTP %d: redirect not followed", status);
+        check(strcmp(err->message, head) == 0);
+    } else {
+        snprintf(head, sizeof head, len ? "HTTP %d: \"" : "HTTP %d", status);
+        check(strncmp(err->message, head, strlen(head)) == 0);
+    }
+    check(err->error_code[0] == '\0');
+}
+
+static void fuzz_error(reader_verdict v, int with_secret, unsigned char p1, unsigned char p2,
+                       const uint8_t *body, size_t len)
 {
     int status = p1 < 128 ? statuses[p1 % (sizeof statuses / sizeof statuses[0])]
                           : 100 + ((p1 & 0x7F) << 8 | p2) % 500;
@@ -381,7 +383,9 @@ static void fuzz_error(int with_secret, unsigned char p1, unsigned char p2, cons
     check(memchr(err.message, '\0', sizeof err.message) != NULL);
     check(memchr(err.error_code, '\0', sizeof err.error_code) != NULL);
     check_classification(status, rc);
-    /* Rule 5: quoted bodies have control bytes escaped and are cut on a
+    if (v.status != JSON_OK)
+        check_not_json_message(status, len, &err);
+    /* Quoted bodies have control bytes escaped and are cut on a
      * UTF-8 boundary; the classifier escapes a JSON detail the same way. */
     check(printable_utf8_line(err.message));
     if (secret) {
@@ -405,25 +409,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!copy) return 0;
     if (len) memcpy(copy, body, len);
 
+    reader_verdict v = reader_check(copy, len, (size_t)p1 << 8 | p2);
     switch (mode % 8) {
     case 0:
-        fuzz_host(p1, p2, copy, len);
+        fuzz_host(v, p1, p2, copy, len);
         break;
     case 1:
-        fuzz_list(p1, p2, copy, len);
+        fuzz_list(v, p1, p2, copy, len);
         break;
     case 2:
-        fuzz_doctor(copy, len);
+        fuzz_doctor(v, copy, len);
         break;
     case 3:
     case 4:
-        fuzz_proxy(mode % 8 == 4, copy, len);
+        fuzz_proxy(v, mode % 8 == 4, copy, len);
         break;
     case 5:
-        fuzz_health(copy, len);
+        fuzz_health(v, copy, len);
         break;
     default:
-        fuzz_error(mode % 8 == 6, p1, p2, copy, len);
+        fuzz_error(v, mode % 8 == 6, p1, p2, copy, len);
         break;
     }
     free(copy);

@@ -8,13 +8,19 @@
  *
  * Conventions, true of every function below:
  *  - Calls that can fail return an ::lb_code; LB_OK (0) is success.
- *  - Results come through a leading `**out` parameter. On failure `*out` is
- *    set to NULL; on success the caller owns `*out` and frees it with the
- *    matching `_free` function.
+ *  - A result comes through an `**out` parameter, the one just before
+ *    `err`. On failure `*out` is set to NULL; on success the caller owns
+ *    `*out` and frees it with the matching `_free` function.
  *  - The trailing `lb_error *err` may be NULL. On failure it is filled; on
  *    success it is left untouched.
  *  - Strings passed in are borrowed for the duration of the call only.
  *  - Argument checks (::LB_ERR_INVALID) happen before anything is sent.
+ *
+ * ABI (1.x): functions are never removed or changed; enums are append-only;
+ * result structs (allocated by the library) only grow at their end; option
+ * structs (allocated by the caller) grow by version: the library accepts
+ * every version from 1 to its own, reads only the fields of the version the
+ * caller says it has, and defaults the rest.
  */
 #ifndef LITTERBOX_H
 #define LITTERBOX_H
@@ -31,9 +37,9 @@ extern "C" {
 #define LB_EXTERN
 #endif
 
-#define LB_VERSION "0.1.0"
-#define LB_VERSION_MAJOR 0
-#define LB_VERSION_MINOR 1
+#define LB_VERSION "1.0.0"
+#define LB_VERSION_MAJOR 1
+#define LB_VERSION_MINOR 0
 #define LB_VERSION_PATCH 0
 
 /** Result codes. Append-only: values are never renumbered or removed. */
@@ -51,12 +57,15 @@ typedef enum lb_code {
     LB_ERR_CANCELLED     /**< an asynchronous call cancelled, or its client closed */
 } lb_code;
 
-/** What went wrong. Caller-allocated; every field is always terminated. */
+/** What went wrong. Caller-allocated; every string is always terminated. */
 typedef struct lb_error {
     lb_code code;
     int http_status;     /**< 0 when no response arrived */
     char message[512];   /**< the service's detail, or what went wrong; never the token */
     char error_code[64]; /**< the service's error_code, "" when none */
+    /** Room for fields added in later 1.x versions, so that the struct
+     *  keeps its size. The library zeroes it; do not use it. */
+    char reserved[64];
 } lb_error;
 
 /** @return the short name of @p code ("ok", "invalid", ...); "unknown" for
@@ -69,7 +78,7 @@ LB_EXTERN int lb_code_is_api_error(lb_code code);
  *  or could not answer, so trying again later may succeed. A create is safe
  *  to repeat only with the same idempotency key, once the first has ended. */
 LB_EXTERN int lb_code_is_retryable(lb_code code);
-/** @return the library's version, "0.1.0". Static storage. */
+/** @return the library's version, "1.0.0". Static storage. */
 LB_EXTERN const char *lb_version(void);
 
 /** A connection to one Litterbox service. Blocking calls may be made on one
@@ -77,10 +86,12 @@ LB_EXTERN const char *lb_version(void);
  *  reused across calls and threads. */
 typedef struct lb_client lb_client;
 
-#define LB_CLIENT_OPTIONS_VERSION 1
+/** The version of lb_client_options this header describes. Version 1 ends
+ *  at `log_data`; version 2 adds `proxy`. */
+#define LB_CLIENT_OPTIONS_VERSION 2
 
 /** Client options. Initialise with ::LB_CLIENT_OPTIONS_INIT (or pass NULL
- *  for all defaults); fields are only ever appended. */
+ *  for all defaults); fields are only ever appended, under a new version. */
 typedef struct lb_client_options {
     unsigned int version;     /**< LB_CLIENT_OPTIONS_INIT sets it */
     double timeout_s;         /**< whole request once sent; 0 means 300 */
@@ -97,12 +108,18 @@ typedef struct lb_client_options {
      *  the thread that made the call. */
     void (*log)(void *log_data, const char *line);
     void *log_data;
+    /* ---- version 2 ---- */
+    /** HTTP proxy to reach the service through, e.g. "http://proxy:3128".
+     *  NULL: libcurl's environment variables (http_proxy, https_proxy,
+     *  no_proxy) apply as usual; "": no proxy, whatever the environment
+     *  says. */
+    const char *proxy;
 } lb_client_options;
 
-#define LB_CLIENT_OPTIONS_INIT                                                                     \
-    {                                                                                              \
-        LB_CLIENT_OPTIONS_VERSION, 0.0, 0.0, 0, 0, NULL, NULL, NULL, NULL                          \
-    }
+/* clang-format off */
+#define LB_CLIENT_OPTIONS_INIT \
+    { LB_CLIENT_OPTIONS_VERSION, 0.0, 0.0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+/* clang-format on */
 
 /**
  * Create a client.
@@ -115,7 +132,8 @@ typedef struct lb_client_options {
  * @param err       optional.
  * @return a client the caller frees with lb_client_close(), or NULL with
  *         @p err filled: ::LB_ERR_INVALID (bad URL, token, user agent,
- *         option values or an unknown options version) or ::LB_ERR_NOMEM.
+ *         proxy, option values, or an options version outside 1 to
+ *         ::LB_CLIENT_OPTIONS_VERSION) or ::LB_ERR_NOMEM.
  */
 LB_EXTERN lb_client *lb_client_new(const char *base_url, const char *token,
                                    const lb_client_options *opts, lb_error *err);
@@ -174,6 +192,7 @@ LB_EXTERN void lb_host_list_free(lb_host_list *list);
 #define LB_EXPIRES_DEFAULT 0  /**< field absent: the default lease */
 #define LB_EXPIRES_NEVER (-1) /**< explicit null: a permanent host */
 
+/** The version of lb_create_opts this header describes. */
 #define LB_CREATE_OPTS_VERSION 1
 
 /** What to create. Initialise with ::LB_CREATE_OPTS_INIT: everything omitted. */
@@ -188,10 +207,10 @@ typedef struct lb_create_opts {
     long long disk_gb;           /**< 0: omitted */
 } lb_create_opts;
 
-#define LB_CREATE_OPTS_INIT                                                                        \
-    {                                                                                              \
-        LB_CREATE_OPTS_VERSION, NULL, NULL, LB_EXPIRES_DEFAULT, NULL, NULL, NULL, 0                \
-    }
+/* clang-format off */
+#define LB_CREATE_OPTS_INIT \
+    { LB_CREATE_OPTS_VERSION, NULL, NULL, LB_EXPIRES_DEFAULT, NULL, NULL, NULL, 0 }
+/* clang-format on */
 
 /*
  * Every call below returns LB_OK or one of:
@@ -249,7 +268,9 @@ LB_EXTERN lb_code lb_renew_host(lb_client *c, const char *id, long long expires_
  *  200 with status "ok"; LB_ERR_RESPONSE for any other 2xx status text. */
 LB_EXTERN lb_code lb_health(lb_client *c, lb_error *err);
 
-/** One check of a doctor report. */
+/** One check of a doctor report. Reached only through
+ *  lb_doctor_report.checks, so that later versions may add fields at its
+ *  end. */
 typedef struct lb_doctor_check {
     const char *name;
     const char *status;   /**< "ok", "error", or another word of the service */
@@ -258,13 +279,17 @@ typedef struct lb_doctor_check {
     const char *hint;     /**< NULL when null */
 } lb_doctor_check;
 
-/** The service's self-diagnosis. Library-allocated. */
+/** The service's self-diagnosis. Library-allocated: one block, checks and
+ *  strings included, freed by lb_doctor_report_free. */
 typedef struct lb_doctor_report {
     int ok;
     const char *active_provider;
     int tailscale_enabled;
     size_t check_count;
-    lb_doctor_check *checks;
+    /** check_count pointers, one per check (NULL when there is none):
+     *  `report->checks[i]->name`. An array of pointers rather than of
+     *  structs, so that lb_doctor_check can grow without breaking callers. */
+    lb_doctor_check **checks;
 } lb_doctor_report;
 
 /** GET /doctor. The service always answers 200; @c ok says whether it is
@@ -377,6 +402,31 @@ LB_EXTERN lb_call *lb_detach_proxy_async(lb_client *c, const char *name, const c
                                          lb_callback cb, void *userdata, lb_error *err);
 
 /**
+ * Keep a host's lease alive: renew it at once, then every third of
+ * @p ttl_s, each time to now + @p ttl_s (rounded up to a whole second),
+ * until the call is cancelled. One such call per host keeps any number of
+ * hosts alive on one client's loop; there is no blocking form.
+ *
+ * A renew that fails with ::LB_ERR_UNAVAILABLE is tried again sooner (a
+ * twelfth of the TTL, doubling up to a third), for as long as the last
+ * lease it set has not passed. The callback fires once, at the end:
+ * ::LB_ERR_CANCELLED after lb_call_cancel() or when the client closes; the
+ * refusal that ended it (::LB_ERR_NOT_FOUND once the host is gone,
+ * ::LB_ERR_CONFLICT when it left `active`, ::LB_ERR_AUTH, ...); or
+ * ::LB_ERR_UNAVAILABLE when the service stayed unreachable until the lease
+ * passed. It never ends with LB_OK, and while it lives it counts in
+ * lb_client_pending(), so lb_client_run() with no time limit returns only
+ * after it ends.
+ *
+ * @param ttl_s the lease each renew sets, in seconds: at least 1, at most
+ *              ten years.
+ * @return a handle for lb_call_cancel(), or NULL with @p err filled
+ *         (::LB_ERR_INVALID for a bad id or ttl, ::LB_ERR_NOMEM).
+ */
+LB_EXTERN lb_call *lb_keep_host_async(lb_client *c, const char *id, double ttl_s, lb_callback cb,
+                                      void *userdata, lb_error *err);
+
+/**
  * Cancel a call that has not finished: its callback fires with
  * LB_ERR_CANCELLED before this returns. A cancelled create may still
  * provision a host on the service (the request may already be there): to
@@ -397,15 +447,19 @@ LB_EXTERN size_t lb_client_pending(const lb_client *c);
  * limit; 0: one pass over what is ready now). Only for a client without
  * outside loop hooks.
  *
- * @return LB_OK when nothing is pending; LB_ERR_UNAVAILABLE when the time
- *         ran out first (the calls go on); LB_ERR_INVALID when hooks are
- *         set or it is called from a callback.
+ * @param pending optional: set to the number of calls still pending when
+ *                it returns (0 when every call has finished). Time running
+ *                out is not an error: the calls go on at the next run.
+ * @return LB_OK, whether or not calls remain; LB_ERR_INVALID when @p c is
+ *         NULL, @p timeout_s is NaN, an outside loop's hooks are set, or
+ *         it is called from a callback; LB_ERR_NOMEM.
  */
-LB_EXTERN lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err);
+LB_EXTERN lb_code lb_client_run(lb_client *c, double timeout_s, size_t *pending, lb_error *err);
 
 #define LB_WATCH_READ 1  /**< wait until the fd is readable */
 #define LB_WATCH_WRITE 2 /**< wait until the fd is writable */
 
+/** The version of lb_loop_hooks this header describes. */
 #define LB_LOOP_HOOKS_VERSION 1
 
 /** How an outside event loop drives a client. The hooks are called from
@@ -425,12 +479,17 @@ typedef struct lb_loop_hooks {
     void *loop_data;
 } lb_loop_hooks;
 
+/* clang-format off */
+#define LB_LOOP_HOOKS_INIT { LB_LOOP_HOOKS_VERSION, NULL, NULL, NULL }
+/* clang-format on */
+
 /**
  * Hand the client to an outside loop. Set it before the first
  * non-blocking call; NULL returns the client to lb_client_run().
  *
  * @return LB_OK; LB_ERR_INVALID when calls are pending, the version is
- *         unknown or a hook is NULL.
+ *         outside 1 to ::LB_LOOP_HOOKS_VERSION or a hook is NULL;
+ *         ::LB_ERR_NOMEM.
  */
 LB_EXTERN lb_code lb_client_set_loop(lb_client *c, const lb_loop_hooks *hooks, lb_error *err);
 

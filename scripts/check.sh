@@ -5,7 +5,8 @@
 #   2b. the thread tests under ThreadSanitizer
 #   3. the library-level suites under valgrind, no leaks allowed
 #   4. the public header alone, as C11 and as C++, -Wall -Wextra -Wpedantic -Werror
-#   5. the exported symbols of liblitterbox.so: lb_ names only, as listed
+#   5. the exported symbols of liblitterbox.so: lb_ names only, as listed,
+#      versioned LITTERBOX_1.0; its ABI against abi/liblitterbox.abi
 #   6. install to a scratch prefix; an outside program builds with pkg-config
 #      alone, another with find_package(Litterbox)
 # The fuzz corpus replay is a ctest case, so it runs in stages 1-3.
@@ -67,8 +68,9 @@ for f in adapters/*.h; do
 done
 echo "header ok"
 
-stage "exported symbols"
+stage "exported symbols, ABI"
 bash scripts/check-exports.sh build-check/lib/liblitterbox.so
+bash scripts/check-abi.sh build-check/lib/liblitterbox.so
 
 stage "install; outside programs build with pkg-config and find_package"
 bash scripts/check-install.sh build-check "$tmp"

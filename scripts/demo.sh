@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the whole job of liblitterbox against a local litterbox-server.
 # Builds, starts the server on a free loopback port with a fresh token,
-# creates a host with the CLI, logs into it over ssh using only what the API
-# returned (strict host-key checking), deletes it and stops the server.
+# creates a host with the CLI, runs a command in it with `litterbox ssh`
+# (the key the CLI kept, strict host-key checking), deletes it by name and
+# stops the server.
 # Everything it makes lives in one temporary folder, removed on any exit.
 set -Eeuo pipefail
 
@@ -53,7 +54,9 @@ cleanup() {
   # A host whose server died first: stop its sshd (found by its config
   # path, which lies inside our temporary folder) before removing the folder.
   for cmdline in /proc/[0-9]*/cmdline; do
-    if { tr '\0' ' ' <"$cmdline"; } 2>/dev/null | grep -qE -- "-f $work/state/(hosts|gvisor)/"; then
+    # 2>/dev/null first: a process that ended since the glob makes the
+    # redirection itself fail, and its message must not reach the screen.
+    if tr '\0' ' ' 2>/dev/null <"$cmdline" | grep -qE -- "-f $work/state/(hosts|gvisor)/"; then
       pid=${cmdline#/proc/}
       kill -KILL "${pid%/cmdline}" 2>/dev/null
     fi
@@ -108,6 +111,9 @@ export SANDBOX_SERVICE_URL="$url"
 SANDBOX_SERVICE_TOKEN=$(cat "$work/token")
 export SANDBOX_SERVICE_TOKEN
 note "the CLI finds it through SANDBOX_SERVICE_URL and SANDBOX_SERVICE_TOKEN (environment)"
+# The CLI keeps each host's private key in its state folder; the demo's
+# hosts live and die with it, so its folder does too.
+export XDG_STATE_HOME="$work/cli-state"
 
 say "Ask the server whether it can make hosts here"
 show "litterbox doctor"
@@ -125,9 +131,9 @@ else
   note "provider: local (doctor says gvisor does not work here: see its line above for why)"
 fi
 
-say "Create a host, with one environment variable, and keep its private key"
-show "litterbox create --provider $provider --env GREETING='hello from litterbox' --key-file $work/id_demo"
-"$cli" create --provider "$provider" --env "GREETING=hello from litterbox" --key-file "$work/id_demo" \
+say "Create a host, with one environment variable"
+show "litterbox create --provider $provider --env GREETING='hello from litterbox'"
+"$cli" create --provider "$provider" --env "GREETING=hello from litterbox" \
   >"$work/create.out" || { cat "$work/create.out"; die "create failed"; }
 sed 's/^/   /' "$work/create.out"
 host_id=$(awk '$1 == "id:" { print $2 }' "$work/create.out")
@@ -135,38 +141,34 @@ host_name=$(awk '$1 == "name:" { print $2 }' "$work/create.out")
 [ -n "$host_id" ] && [ -n "$host_name" ] || die "could not read the host's id and name"
 note "a real OpenSSH server now runs for $host_name, with its own host key and your key pair;"
 if [ "$provider" = gvisor ]; then
-  note "every session there enters the host's own gVisor sandbox (its own kernel, no network)"
+  note "every session there enters the host's own gVisor sandbox (its own kernel, no network)."
 else
-  note "every session there runs inside a bubblewrap sandbox"
+  note "every session there runs inside a bubblewrap sandbox."
 fi
-
-say "Show its SSH details, and turn them into an ssh config"
-show "litterbox get $host_id    (its SSH lines)"
-"$cli" get "$host_id" | grep -E '^(status|ssh_|known_hosts)' | sed 's/^/   /'
-show "litterbox ssh-config $host_id --identity-file $work/id_demo > $work/ssh_config"
-(cd "$work" && "$cli" ssh-config "$host_id" --identity-file "$work/id_demo" >"$work/ssh_config")
-sed 's/^/   /' "$work/ssh_config"
-note "StrictHostKeyChecking yes: ssh trusts only the host key the API returned"
+note "The CLI kept the private key (the service hands it out once) in its state folder,"
+note "\$XDG_STATE_HOME/litterbox"
 
 say "Run a command in the host over ssh"
 cmd='echo "$GREETING"; echo "I am $(id -un) on $(hostname), in $HOME"; uname -a'
-show "ssh -F $work/ssh_config $host_name '$cmd'"
-ssh -F "$work/ssh_config" -o BatchMode=yes -o ConnectTimeout=30 "$host_name" "$cmd" \
-  >"$work/ssh.out" 2>"$work/ssh.err" || { cat "$work/ssh.err" >&2; die "ssh failed"; }
+show "litterbox ssh $host_name -- '$cmd'"
+"$cli" ssh "$host_name" -- "$cmd" >"$work/ssh.out" 2>"$work/ssh.err" ||
+  { cat "$work/ssh.err" >&2; die "ssh failed"; }
 sed 's/^/   > /' "$work/ssh.out"
 grep -qx 'hello from litterbox' "$work/ssh.out" || die "the host did not see GREETING"
-note "the greeting came from the host's environment, exactly as given at create"
+note "StrictHostKeyChecking=yes: ssh trusted only the host key the API returned;"
+note "the greeting came from the host's environment, exactly as given at create."
+note "For plain ssh, scp or an editor: litterbox ssh-config $host_name > ssh_config"
 
-say "Delete the host"
-show "litterbox delete $host_id"
-"$cli" delete "$host_id" | sed 's/^/   /'
+say "Delete the host, by name"
+show "litterbox delete $host_name"
+"$cli" delete "$host_name" | sed 's/^/   /'
 host_id=""
 hosts_dir="$work/state/hosts"
 [ "$provider" = gvisor ] && hosts_dir="$work/state/gvisor"
 if [ -e "$hosts_dir" ] && [ -n "$(ls -A "$hosts_dir")" ]; then
   die "the host's files are still there after delete"
 fi
-note "its sshd, its sessions, its keys and its files are gone"
+note "its sshd, its sessions, its keys and its files are gone, and so is the CLI's copy of the key"
 
 say "Stop the server"
 show "kill -TERM $server_pid"
@@ -180,3 +182,4 @@ sed 's/^/   | /' "$work/server.log"
 
 printf '\n%sDone:%s created a host through the API, ran a command in it over ssh, deleted it.\n' \
   "$bold" "$reset"
+# Nothing may follow "Done": the EXIT trap stays quiet on success.

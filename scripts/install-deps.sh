@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkgconf clang libclang-rt-14-dev
   libcurl4-openssl-dev libyajl-dev libuv1-dev libevent-dev
   libmicrohttpd-dev libsqlite3-dev openssh-server openssh-client bubblewrap
-  valgrind nginx-light wrk ca-certificates
+  valgrind nginx-light wrk ca-certificates abigail-tools
+  zsh fish  # the CLI's completion scripts are tested in each shell
   runsc debootstrap e2fsprogs   # the gvisor provider: sandboxes, its image, each host's disk
 )
 

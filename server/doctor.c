@@ -1,5 +1,5 @@
 /* GET /doctor: the database and each provider, every key of every check
- * always present (wire.md). Always 200; "ok" says whether all is well. */
+ * always present (docs/wire.md). Always 200; "ok" says whether all is well. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

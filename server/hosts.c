@@ -1,22 +1,14 @@
-/* The /hosts routes: create (deferred to a thread of its own), get, list,
- * delete, renew; and the start-up check of hosts the store remembers. */
+/* The /hosts routes: create and delete (each deferred to a thread of its
+ * own), get, list, renew; the teardown every path to a provider's destroy
+ * goes through; and the start-up check of hosts the store remembers.
+ * Status changes are the store's (store.c); this file asks for them and
+ * answers with what it got. */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
-
-/* Statuses in which a host is still being made: delete answers 409. */
-static int is_provisioning(const char *status)
-{
-    return strcmp(status, "provisioning") == 0 || strcmp(status, "creating_network") == 0 ||
-           strcmp(status, "creating_vm") == 0;
-}
-
-static int is_renewable(const char *status)
-{
-    return strcmp(status, "bootstrapping") == 0 || strcmp(status, "active") == 0;
-}
 
 /* Parse the body (NULL when none was sent); on a syntax error the 422 is
  * added to e and -1 returned. */
@@ -26,10 +18,10 @@ static int parse_body(request *r, jnode **out, verrs *e)
     const char *body = request_body(r, &len);
     *out = NULL;
     if (!body) return 0;
-    char why[128];
-    *out = json_parse(body, len, why, sizeof why);
+    json_error err;
+    *out = json_parse(body, len, &err);
     if (!*out) {
-        verrs_json_invalid(e, why);
+        verrs_json_invalid(e, &err);
         return -1;
     }
     return 0;
@@ -46,9 +38,42 @@ static void reply_host(request *r, int status, const host_rec *h, const char *pr
 
 typedef struct create_job {
     create_req req;
-    char *idem_key;
+    char *idem_key; /* scoped: "<token scope>/<key>" */
+    char fingerprint[17];
     provider *prov;
 } create_job;
+
+static int by_key(const void *a, const void *b, void *keys)
+{
+    char **k = keys;
+    return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+/* What the create asks for, as a digest: the provider it goes to and every
+ * field that shapes the host (env in key order, so that the order of a
+ * JSON object does not count). A key reused with another request is
+ * refused rather than replayed. */
+static void request_fingerprint(const create_req *q, const char *provider_name, char out[17])
+{
+    uint64_t h;
+    fingerprint_start(&h);
+    const char *fields[] = {provider_name, q->image ? q->image : "\x01",
+                            q->instance_type ? q->instance_type : "\x01"};
+    for (size_t i = 0; i < 3; i++)
+        fingerprint_add(&h, fields[i], strlen(fields[i]));
+    long long nums[] = {q->disk_gb, q->expires_set, q->expires_ms};
+    fingerprint_add(&h, nums, sizeof nums);
+    size_t *order = xcalloc(q->env_count, sizeof *order);
+    for (size_t i = 0; i < q->env_count; i++)
+        order[i] = i;
+    qsort_r(order, q->env_count, sizeof *order, by_key, q->env_keys);
+    for (size_t i = 0; i < q->env_count; i++) {
+        fingerprint_add(&h, q->env_keys[order[i]], strlen(q->env_keys[order[i]]));
+        fingerprint_add(&h, q->env_values[order[i]], strlen(q->env_values[order[i]]));
+    }
+    free(order);
+    fingerprint_hex(h, out);
+}
 
 static void create_job_free(create_job *j)
 {
@@ -57,15 +82,45 @@ static void create_job_free(create_job *j)
     free(j);
 }
 
-/* Provision a new host; answers r. Returns the host id on success (for the
- * idempotency key), with *private_key set. */
-static int provision(request *r, create_job *j, char id_out[37], char **private_key)
+static void create_job_drop(void *data)
 {
+    create_job_free(data);
+}
+
+/* What a create came to: the answer to send, and for a new host its id and
+ * private key (for the idempotency key). */
+typedef struct provision_result {
+    int status; /* 201, or the error's status */
+    const char *error_code;
+    char detail[600];
+    host_rec host; /* 201: the record */
+    char *private_key;
+} provision_result;
+
+static void provision_result_clear(provision_result *res)
+{
+    host_rec_clear(&res->host);
+    free_secret(res->private_key);
+    res->private_key = NULL;
+}
+
+static int refuse(provision_result *res, int status, const char *code, const char *detail)
+{
+    res->status = status;
+    res->error_code = code;
+    snprintf(res->detail, sizeof res->detail, "%s", detail);
+    return -1;
+}
+
+/* Provision a new host: 0 with res->host and res->private_key, or -1 with
+ * the error in res. */
+static int provision(create_job *j, provision_result *res)
+{
+    memset(res, 0, sizeof *res);
     host_rec h;
     memset(&h, 0, sizeof h);
     new_uuid(h.id);
     new_host_name(h.name);
-    snprintf(h.status, sizeof h.status, "provisioning");
     snprintf(h.provider, sizeof h.provider, "%s", j->prov->name);
     h.image = xstrdup(j->req.image ? j->req.image : "");
     h.ssh_host = xstrdup("");
@@ -82,20 +137,15 @@ static int provision(request *r, create_job *j, char id_out[37], char **private_
         h.expires_ms = h.created_ms + g_config.lease_ttl_ms;
 
     int rc = store_host_insert(&h, g_config.max_hosts);
-    if (rc != 0) {
-        if (rc == -1) {
-            char detail[160];
-            snprintf(detail, sizeof detail,
-                     "host capacity reached: this server runs at most %ld live hosts "
-                     "(--max-hosts)",
-                     g_config.max_hosts);
-            reply_error(r, 503, detail, "CAPACITY");
-        } else {
-            reply_error(r, 503, "the database could not record the host", NULL);
-        }
-        host_rec_clear(&h);
-        return -1;
+    host_rec_clear(&h);
+    if (rc == -1) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "host capacity reached: this server runs at most %ld live hosts (--max-hosts)",
+                 g_config.max_hosts);
+        return refuse(res, 503, "CAPACITY", detail);
     }
+    if (rc != 0) return refuse(res, 503, NULL, "the database could not record the host");
 
     host_spec spec = {h.id,
                       h.name,
@@ -108,66 +158,69 @@ static int provision(request *r, create_job *j, char id_out[37], char **private_
     host_info info;
     memset(&info, 0, sizeof info);
     char why[512] = "";
+    test_hook_pause("create", h.id);
     if (j->prov->create(j->prov, &spec, &info, why, sizeof why) != 0) {
         /* As the service: the host stays in `error` with its lease at now,
          * so the reaper removes it soon. */
         if (!why[0]) snprintf(why, sizeof why, "the %s provider failed", j->prov->name);
-        snprintf(h.status, sizeof h.status, "error");
-        free(h.last_error);
-        h.last_error = xstrdup(why);
-        h.updated_ms = now_ms();
-        h.expires_ms = h.updated_ms;
-        store_host_update(&h);
+        store_host_fail(h.id, HOST_FROM(HOST_PROVISIONING), why, 1);
+        host_info_free(&info);
         char detail[600];
         snprintf(detail, sizeof detail, "provisioning failed: %s", why);
-        reply_error(r, 502, detail, "PROVISIONING_FAILED");
-        host_info_free(&info);
-        host_rec_clear(&h);
-        return -1;
+        return refuse(res, 502, "PROVISIONING_FAILED", detail);
     }
-    snprintf(h.status, sizeof h.status, "active");
-    free(h.image);
-    h.image = xstrdup(info.image ? info.image : (j->req.image ? j->req.image : ""));
-    free(h.ssh_host);
-    h.ssh_host = xstrdup(info.ssh_host ? info.ssh_host : "");
-    h.ssh_port = info.ssh_port > 0 && info.ssh_port < 65536 ? info.ssh_port : 22;
-    free(h.ssh_username);
-    h.ssh_username = xstrdup(info.ssh_username ? info.ssh_username : "");
-    free(h.known_hosts);
-    h.known_hosts = xstrdup(info.known_hosts ? info.known_hosts : "");
-    free(h.instance_type);
-    h.instance_type = xstrdup(info.instance_type);
-    h.disk_gb = info.disk_gb;
-    h.state = xstrdup(info.state);
-    h.updated_ms = h.activated_ms = now_ms();
-    if (store_host_update(&h) != 0) {
+    rc = store_host_activate(h.id, &info, &res->host);
+    if (rc != 0) {
+        /* Not recorded (the database failed, or the server is stopping and
+         * marked it `error`): what was made goes at once, and the record
+         * becomes `error` so that the reaper forgets it. */
         char dwhy[256];
-        j->prov->destroy(j->prov, h.id, h.state, dwhy, sizeof dwhy);
-        store_host_delete(h.id);
-        reply_error(r, 503, "the database could not record the host", NULL);
+        if (j->prov->destroy(j->prov, h.id, info.state, dwhy, sizeof dwhy) != 0)
+            fprintf(stderr, "litterbox-server: host %s: teardown after a failed create: %s\n", h.id,
+                    dwhy);
+        store_host_fail(h.id, HOST_FROM(HOST_PROVISIONING),
+                        "the database could not record the host", 1);
         host_info_free(&info);
-        host_rec_clear(&h);
-        return -1;
+        return refuse(res, 503, NULL,
+                      rc == -1 ? "the server is stopping"
+                               : "the database could not record the host");
     }
-    reply_host(r, 201, &h, info.private_key);
-    memcpy(id_out, h.id, 37);
-    *private_key = xstrdup(info.private_key);
+    res->status = 201;
+    res->private_key = xstrdup(info.private_key);
     host_info_free(&info);
-    host_rec_clear(&h);
     return 0;
+}
+
+static void reply_result(request *r, const provision_result *res)
+{
+    if (res->status == 201)
+        reply_host(r, 201, &res->host, res->private_key);
+    else
+        reply_error(r, res->status, res->detail, res->error_code);
 }
 
 static void create_run(request *r, void *data)
 {
     create_job *j = data;
+    provision_result res;
     if (!j->idem_key) {
-        char id[37], *pk = NULL;
-        if (provision(r, j, id, &pk) == 0) free_secret(pk);
+        provision(j, &res);
+        reply_result(r, &res);
+        provision_result_clear(&res);
         create_job_free(j);
         return;
     }
     char id[37], *pk = NULL;
-    if (store_idem_claim(j->idem_key, id, &pk) == IDEM_REPLAY) {
+    enum idem_result claim = store_idem_claim(j->idem_key, j->fingerprint, id, &pk);
+    if (claim == IDEM_MISMATCH) {
+        reply_error(r, 409,
+                    "this Idempotency-Key was used for a create with a different request; "
+                    "send a new key for a new request",
+                    "IDEMPOTENCY_KEY_REUSED");
+        create_job_free(j);
+        return;
+    }
+    if (claim == IDEM_REPLAY) {
         host_rec h;
         if (store_host_get(id, &h) == 0) {
             reply_host(r, 201, &h, pk);
@@ -179,12 +232,12 @@ static void create_run(request *r, void *data)
         create_job_free(j);
         return;
     }
-    if (provision(r, j, id, &pk) == 0) {
-        store_idem_finish(j->idem_key, id, pk, g_config.idem_ttl_ms);
-        free_secret(pk);
-    } else {
+    if (provision(j, &res) == 0)
+        store_idem_finish(j->idem_key, res.host.id, res.private_key, g_config.idem_ttl_ms);
+    else
         store_idem_finish(j->idem_key, NULL, NULL, 0);
-    }
+    reply_result(r, &res);
+    provision_result_clear(&res);
     create_job_free(j);
 }
 
@@ -225,8 +278,16 @@ void route_host_create(request *r, const char *const *p)
         create_job_free(j);
         return;
     }
-    j->idem_key = xstrdup(key);
-    request_defer(r, create_run, j);
+    if (key) {
+        /* Keys belong to the token that used them: another token's same
+         * key is another key. */
+        const char *scope = request_token_scope(r);
+        size_t n = strlen(scope) + strlen(key) + 2;
+        j->idem_key = xcalloc(1, n);
+        snprintf(j->idem_key, n, "%s/%s", scope, key);
+        request_fingerprint(&j->req, j->prov->name, j->fingerprint);
+    }
+    request_defer(r, create_run, j, create_job_drop);
 }
 
 /* ---- get, list --------------------------------------------------------- */
@@ -240,7 +301,7 @@ void route_host_get(request *r, const char *const *p)
         return;
     }
     sbuf b = {0};
-    if (store_host_json(p[0], g_config.wire, &b) != 0) {
+    if (render_host(p[0], g_config.wire, &b) != 0) {
         sbuf_free(&b);
         reply_error(r, 404, "host not found", NULL);
         return;
@@ -251,20 +312,64 @@ void route_host_get(request *r, const char *const *p)
 void route_host_list(request *r, const char *const *p)
 {
     sbuf b = {0};
-    store_list_json(g_config.wire, &b);
+    render_host_list(g_config.wire, &b);
     reply_json(r, 200, sbuf_take(&b));
 }
 
 /* ---- delete ------------------------------------------------------------ */
 
-int hosts_destroy(const host_rec *h, char *why, size_t why_size)
+int hosts_teardown(const host_rec *h, char *why, size_t why_size)
 {
     int unknown;
     provider *prov = providers_get(h->provider, &unknown, why, why_size);
-    if (!prov) return -1;
-    if (prov->destroy(prov, h->id, h->state, why, why_size) != 0) return -1;
-    store_host_delete(h->id);
-    return 0;
+    test_hook_pause("destroy", h->id);
+    if (prov && prov->destroy(prov, h->id, h->state, why, why_size) == 0) {
+        store_host_gone(h->id);
+        return 0;
+    }
+    /* It stops counting against --max-hosts, shows why, and its lease ends
+     * now: the reaper claims it again at its next pass. */
+    char msg[640];
+    snprintf(msg, sizeof msg, "teardown failed (retried in the background): %s", why);
+    store_host_fail(h->id, HOST_FROM(HOST_DELETING), msg, 1);
+    return -1;
+}
+
+static void reply_claim_refused(request *r, enum claim_result rc, const host_rec *h)
+{
+    if (rc == CLAIM_UNKNOWN) {
+        reply_error(r, 404, "host not found", NULL);
+        return;
+    }
+    char detail[128];
+    if (h->status == HOST_DELETING)
+        snprintf(detail, sizeof detail, "host is being deleted");
+    else
+        snprintf(detail, sizeof detail, "host is %s; delete it once it is active or in error",
+                 host_status_name(h->status));
+    reply_error(r, 409, detail, "HOST_STATE");
+}
+
+static void delete_run(request *r, void *data)
+{
+    char *id = data;
+    host_rec h;
+    memset(&h, 0, sizeof h);
+    enum claim_result rc = store_host_claim(id, 0, &h);
+    if (rc != CLAIM_OK) {
+        reply_claim_refused(r, rc, &h);
+    } else {
+        char why[512] = "";
+        if (hosts_teardown(&h, why, sizeof why) != 0) {
+            char detail[600];
+            snprintf(detail, sizeof detail, "host teardown failed: %s", why);
+            reply_error(r, 503, detail, "HOST_TEARDOWN");
+        } else {
+            reply_json(r, 204, NULL);
+        }
+    }
+    host_rec_clear(&h);
+    free(id);
 }
 
 void route_host_delete(request *r, const char *const *p)
@@ -275,28 +380,8 @@ void route_host_delete(request *r, const char *const *p)
         reply_verrs(r, &e);
         return;
     }
-    host_rec h;
-    if (store_host_get(p[0], &h) != 0) {
-        reply_error(r, 404, "host not found", NULL);
-        return;
-    }
-    if (is_provisioning(h.status)) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "host is %s; delete it once it is active or in error",
-                 h.status);
-        reply_error(r, 409, detail, "HOST_STATE");
-        host_rec_clear(&h);
-        return;
-    }
-    char why[512] = "";
-    if (hosts_destroy(&h, why, sizeof why) != 0) {
-        char detail[600];
-        snprintf(detail, sizeof detail, "host teardown failed: %s", why);
-        reply_error(r, 503, detail, "HOST_TEARDOWN");
-    } else {
-        reply_json(r, 204, NULL);
-    }
-    host_rec_clear(&h);
+    /* Teardown stops processes and removes files: off the HTTP threads. */
+    request_defer(r, delete_run, xstrdup(p[0]), free);
 }
 
 /* ---- renew ------------------------------------------------------------- */
@@ -314,40 +399,31 @@ void route_host_renew(request *r, const char *const *p)
         return;
     }
     host_rec h;
-    if (store_host_get(p[0], &h) != 0) {
+    memset(&h, 0, sizeof h);
+    int rc = store_host_renew(p[0], expires, g_config.lease_ttl_ms, &h);
+    if (rc == -1) {
         reply_error(r, 404, "host not found", NULL);
         return;
     }
-    if (!is_renewable(h.status)) {
+    if (rc == -2) {
         char detail[128];
         snprintf(detail, sizeof detail, "host is %s; only bootstrapping or active hosts renew",
-                 h.status);
+                 host_status_name(h.status));
         reply_error(r, 409, detail, "HOST_STATE");
-        host_rec_clear(&h);
-        return;
-    }
-    h.updated_ms = now_ms();
-    h.expires_ms = expires ? expires : h.updated_ms + g_config.lease_ttl_ms;
-    int rc = store_host_update(&h);
-    if (rc == -1)
-        reply_error(r, 404, "host not found", NULL); /* deleted meanwhile */
-    else if (rc != 0)
+    } else if (rc != 0) {
         reply_error(r, 503, "the database could not record the lease", NULL);
-    else
+    } else {
         reply_host(r, 200, &h, NULL);
+    }
     host_rec_clear(&h);
 }
 
 /* ---- start-up ---------------------------------------------------------- */
 
-static void mark_error(host_rec *h, const char *why)
+static void mark_error(const host_rec *h, unsigned from, const char *why, int lease_ends)
 {
-    snprintf(h->status, sizeof h->status, "error");
-    free(h->last_error);
-    h->last_error = xstrdup(why);
-    h->updated_ms = now_ms();
-    store_host_update(h);
-    fprintf(stderr, "litterbox-server: host %s (%s): %s\n", h->id, h->name, why);
+    if (store_host_fail(h->id, from, why, lease_ends) == 0)
+        fprintf(stderr, "litterbox-server: host %s (%s): %s\n", h->id, h->name, why);
 }
 
 void hosts_check_at_start(void)
@@ -356,18 +432,23 @@ void hosts_check_at_start(void)
     host_rec *all = store_hosts_all(&n);
     for (size_t i = 0; i < n; i++) {
         host_rec *h = &all[i];
+        /* The server stopped in the middle of a create or a teardown: the
+         * lease ends now, and the reaper's first pass removes whatever the
+         * provider had made. */
+        if (h->status == HOST_PROVISIONING) {
+            mark_error(h, HOST_FROM(HOST_PROVISIONING),
+                       "the server stopped before this host was ready", 1);
+            continue;
+        }
+        if (h->status == HOST_DELETING) {
+            mark_error(h, HOST_FROM(HOST_DELETING),
+                       "the server stopped while tearing this host down; removal is retried", 1);
+            continue;
+        }
+        if (h->status != HOST_ACTIVE) continue;
         int unknown;
         char why[512] = "";
         provider *prov = providers_get(h->provider, &unknown, why, sizeof why);
-        if (is_provisioning(h->status)) {
-            /* The server stopped in the middle of this create: whatever the
-             * provider made is removed, and the lease ends now. */
-            if (prov) prov->destroy(prov, h->id, h->state, why, sizeof why);
-            h->expires_ms = now_ms();
-            mark_error(h, "the server stopped before this host was ready");
-            continue;
-        }
-        if (!is_renewable(h->status)) continue;
         if (!prov) {
             fprintf(stderr, "litterbox-server: host %s: cannot check it: %s\n", h->id, why);
             continue;
@@ -377,7 +458,7 @@ void hosts_check_at_start(void)
             char msg[640];
             snprintf(msg, sizeof msg, "the host was found dead when the server started: %s",
                      why[0] ? why : "its provider says it is gone");
-            mark_error(h, msg);
+            mark_error(h, HOST_FROM(HOST_ACTIVE), msg, 0);
         }
     }
     for (size_t i = 0; i < n; i++)

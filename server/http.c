@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,8 +41,10 @@ struct request {
     int too_big;
     enum phase phase;
     int status;      /* the answer's status, 0 until answered */
+    int retry_after; /* seconds for a Retry-After header; 0: none */
     char *answer;    /* its body; NULL for none */
     int close_after; /* close the connection once answered */
+    int token;       /* index of the token it authenticated with; -1 none */
 };
 
 struct route {
@@ -70,13 +73,15 @@ static struct {
     struct MHD_Daemon *daemon;
     int listen_fd;
     char **tokens;
+    char (*scopes)[17]; /* store_token_scope of each token */
     size_t ntokens;
     pthread_mutex_t mu;
     pthread_cond_t idle;
     long in_flight; /* requests begun and not completed */
     long deferred;  /* jobs running on their own thread */
     int stopping;   /* SIGTERM came: requests that begin now are refused */
-} H = {NULL, -1, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+    int closing;    /* the daemon is about to stop: no job may start */
+} H = {NULL, -1, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0};
 
 /* ---- routing ----------------------------------------------------------- */
 
@@ -139,8 +144,9 @@ static int token_equal(const char *given, size_t glen, const char *want)
     return diff == 0;
 }
 
-/* 0 allowed, 401 or 403. Every token is compared, match or not. */
-static int check_auth(struct MHD_Connection *conn)
+/* 0 allowed (*which: the token's index), 401 or 403. Every token is
+ * compared, match or not. */
+static int check_auth(struct MHD_Connection *conn, int *which)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) return 401;
@@ -152,9 +158,100 @@ static int check_auth(struct MHD_Connection *conn)
         len--;
     if (len == 0) return 401;
     int ok = 0;
-    for (size_t i = 0; i < H.ntokens; i++)
-        ok |= token_equal(tok, len, H.tokens[i]);
+    for (size_t i = 0; i < H.ntokens; i++) {
+        int eq = token_equal(tok, len, H.tokens[i]);
+        ok |= eq;
+        if (eq) *which = (int)i;
+    }
     return ok ? 0 : 403;
+}
+
+/* ---- failed auth, per client address ---------------------------------- */
+
+/* Each client address may fail auth AUTH_BURST times at once, earning one
+ * more try every 1000 / AUTH_PER_SECOND ms; beyond that its requests to
+ * routes that need a token get 429 without their token being looked at,
+ * until it has earned a try again. A client with the right token never
+ * fails, so it is held back only while another client on its address (on
+ * loopback, any local process) keeps failing. The table is small and
+ * fixed: an address that collides takes the slot over, which can only
+ * give it a fresh budget, never take one away from anyone else for long. */
+#define AUTH_BURST 50
+#define AUTH_PER_SECOND 10
+#define AUTH_SLOTS 1024
+
+typedef struct auth_budget {
+    unsigned char addr[16];
+    int64_t at_ms; /* when `tries` was last brought up to date */
+    double tries;  /* failures it may still make now */
+    int used;
+} auth_budget;
+
+static struct {
+    pthread_mutex_t mu;
+    auth_budget slot[AUTH_SLOTS];
+} A = {PTHREAD_MUTEX_INITIALIZER, {{{0}, 0, 0, 0}}};
+
+/* The client's address as 16 bytes (IPv4 mapped), 0; -1 when unknown. */
+static int client_addr(struct MHD_Connection *conn, unsigned char out[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    memset(out, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa && sa->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return -1;
+}
+
+/* The budget of addr, brought up to date (A.mu held). */
+static auth_budget *budget_locked(const unsigned char addr[16])
+{
+    unsigned h = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 16777619u;
+    auth_budget *b = &A.slot[h % AUTH_SLOTS];
+    int64_t now = now_ms();
+    if (!b->used || memcmp(b->addr, addr, 16) != 0) {
+        memcpy(b->addr, addr, 16);
+        b->used = 1;
+        b->tries = AUTH_BURST;
+    } else {
+        b->tries += (double)(now - b->at_ms) * AUTH_PER_SECOND / 1000.0;
+        if (b->tries > AUTH_BURST) b->tries = AUTH_BURST;
+    }
+    b->at_ms = now;
+    return b;
+}
+
+/* 0 when the client may try its token; otherwise the seconds until it may
+ * (for Retry-After). */
+static int auth_throttled(struct MHD_Connection *conn)
+{
+    unsigned char addr[16];
+    if (client_addr(conn, addr) != 0) return 0;
+    pthread_mutex_lock(&A.mu);
+    auth_budget *b = budget_locked(addr);
+    int wait = b->tries >= 1 ? 0 : 1 + (int)((1 - b->tries) / AUTH_PER_SECOND);
+    pthread_mutex_unlock(&A.mu);
+    return wait;
+}
+
+static void auth_failed(struct MHD_Connection *conn)
+{
+    unsigned char addr[16];
+    if (client_addr(conn, addr) != 0) return;
+    pthread_mutex_lock(&A.mu);
+    auth_budget *b = budget_locked(addr);
+    if (b->tries >= 1) b->tries -= 1;
+    pthread_mutex_unlock(&A.mu);
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -163,6 +260,11 @@ const char *request_body(const request *r, size_t *len)
 {
     *len = r->body.len;
     return r->has_body && r->body.len ? r->body.data : NULL;
+}
+
+const char *request_token_scope(const request *r)
+{
+    return r->token >= 0 ? H.scopes[r->token] : "";
 }
 
 const char *request_header(const request *r, const char *name)
@@ -213,6 +315,11 @@ static enum MHD_Result send_answer(request *r)
     if (r->status != 204)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (r->close_after) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->retry_after) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->phase = PH_ANSWERED;
@@ -243,8 +350,35 @@ static void *deferred_main(void *arg)
     return NULL;
 }
 
-void request_defer(request *r, void (*job)(request *r, void *data), void *data)
+void request_defer(request *r, void (*job)(request *r, void *data), void *data,
+                   void (*drop)(void *data))
 {
+    /* Each job is a thread (a create may wait minutes for its provider or
+     * for another create's idempotency key): bounded, and the client told
+     * when to come back. */
+    pthread_mutex_lock(&H.mu);
+    int closing = H.closing, full = H.deferred >= g_config.max_pending;
+    if (!full && !closing) H.deferred++;
+    pthread_mutex_unlock(&H.mu);
+    if (closing) {
+        /* A request whose body came in during the stop: a job would hold a
+         * suspended connection, which MHD_stop_daemon must never meet. */
+        drop(data);
+        r->close_after = 1;
+        reply_error(r, 503, "the server is stopping", NULL);
+        return;
+    }
+    if (full) {
+        drop(data);
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "too many creates and deletes in flight (at most %ld, --max-pending); retry "
+                 "shortly",
+                 g_config.max_pending);
+        r->retry_after = 1;
+        reply_error(r, 503, detail, NULL);
+        return;
+    }
     deferred_job *d = xcalloc(1, sizeof *d);
     d->r = r;
     d->job = job;
@@ -257,15 +391,13 @@ void request_defer(request *r, void (*job)(request *r, void *data), void *data)
     /* Roomy: a provider's create runs on it (and sanitizers grow frames). */
     pthread_attr_setstacksize(&attr, 2 * 1024 * 1024);
     pthread_t t;
-    pthread_mutex_lock(&H.mu);
-    H.deferred++;
-    pthread_mutex_unlock(&H.mu);
     if (pthread_create(&t, &attr, deferred_main, d) != 0) {
         /* No thread: answer here, as the job would have. */
         pthread_mutex_lock(&H.mu);
         H.deferred--;
         pthread_mutex_unlock(&H.mu);
         free(d);
+        drop(data);
         reply_error(r, 503, "the server cannot start a thread for this request", NULL);
         MHD_resume_connection(r->conn);
     }
@@ -282,6 +414,31 @@ static void copy_path_for_log(char *dst, size_t size, const char *url)
     dst[i] = '\0';
 }
 
+typedef struct length_seen {
+    const char *first;
+    int conflict;
+} length_seen;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    length_seen *seen = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0) return MHD_YES;
+    if (!seen->first)
+        seen->first = value ? value : "";
+    else if (strcmp(seen->first, value ? value : "") != 0)
+        seen->conflict = 1;
+    return MHD_YES;
+}
+
+static int content_length_conflict(struct MHD_Connection *conn)
+{
+    length_seen seen = {NULL, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, on_header, &seen);
+    return seen.conflict;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -292,6 +449,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r) return MHD_NO;
         *con_cls = r;
         r->conn = conn;
+        r->token = -1;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         snprintf(r->method, sizeof r->method, "%s", method);
         copy_path_for_log(r->path, sizeof r->path, url);
@@ -311,7 +469,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         int path_known;
         r->route = find_route(m, url, r->params, &path_known);
         if (!r->route || !r->route->open) {
-            int auth = check_auth(conn);
+            int wait = auth_throttled(conn);
+            if (wait) {
+                r->close_after = 1;
+                r->retry_after = wait;
+                reply_error(r, 429, "too many failed authentications from this address", NULL);
+                return send_answer(r);
+            }
+            int auth = check_auth(conn, &r->token);
+            if (auth) auth_failed(conn);
             if (auth == 401) {
                 reply_error(r, 401, "service token required", NULL);
                 return send_answer(r);
@@ -324,6 +490,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r->route) {
             reply_error(r, path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found",
                         NULL);
+            return send_answer(r);
+        }
+        /* Two Content-Length headers that disagree frame the body two ways
+         * (request smuggling through a proxy that reads the other one). */
+        if (content_length_conflict(conn)) {
+            r->close_after = 1;
+            reply_error(r, 400, "conflicting Content-Length headers", NULL);
             return send_answer(r);
         }
         const char *cl =
@@ -340,7 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r->too_big) {
             if (r->body.len + *upload_data_size > BODY_MAX) {
                 r->too_big = 1;
-                sbuf_free(&r->body);
+                sbuf_wipe(&r->body);
             } else {
                 r->has_body = 1;
                 sbuf_add(&r->body, upload_data, *upload_data_size);
@@ -382,7 +555,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         fprintf(stderr, "%s %s %d %.1fms (connection closed before the answer was sent)\n",
                 r->method, r->path, r->status, ms);
     free_params(r->params);
-    sbuf_free(&r->body);
+    sbuf_wipe(&r->body); /* env values are secrets */
     free(r->answer);
     free(r);
     pthread_mutex_lock(&H.mu);
@@ -488,8 +661,11 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     int fd = open_listener(listen_spec, allow_remote, shown, sizeof shown, why, why_size);
     if (fd < 0) return -1;
     H.tokens = xcalloc(ntokens, sizeof *H.tokens);
-    for (size_t i = 0; i < ntokens; i++)
+    H.scopes = xcalloc(ntokens, sizeof *H.scopes);
+    for (size_t i = 0; i < ntokens; i++) {
         H.tokens[i] = xstrdup(tokens[i]);
+        store_token_scope(tokens[i], H.scopes[i]);
+    }
     H.ntokens = ntokens;
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -498,8 +674,9 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     H.daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
         0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)300, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+        pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)g_config.max_conns_per_client, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!H.daemon) {
         snprintf(why, why_size, "libmicrohttpd did not start on %s", shown);
         close(fd);
@@ -511,10 +688,12 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     return 0;
 }
 
-void http_stop(void)
+int http_stop(int64_t grace_ms)
 {
-    if (!H.daemon) return;
-    /* Stop accepting; connections already open may finish what they sent.
+    if (!H.daemon) return 0;
+    /* Stop accepting; requests in flight and deferred jobs get grace_ms to
+     * finish, and no more: a client that sends half a body and waits could
+     * otherwise hold the stop off for as long as libmicrohttpd's timeout.
      * The listening socket is closed only after MHD_stop_daemon: its worker
      * threads may still be taking it out of their epoll sets (libmicrohttpd's
      * rule for MHD_quiesce_daemon; closing it first was a data race TSan
@@ -524,12 +703,20 @@ void http_stop(void)
     H.stopping = 1;
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 600; /* a create on a slow provider, at worst */
+    int64_t ns = (int64_t)deadline.tv_nsec + (grace_ms % 1000) * 1000000;
+    deadline.tv_sec += (time_t)(grace_ms / 1000) + (time_t)(ns / 1000000000);
+    deadline.tv_nsec = (long)(ns % 1000000000);
     while ((H.in_flight > 0 || H.deferred > 0) &&
            pthread_cond_timedwait(&H.idle, &H.mu, &deadline) != ETIMEDOUT) {
     }
+    long jobs = H.deferred;
+    if (jobs == 0) H.closing = 1;
     pthread_mutex_unlock(&H.mu);
-    MHD_stop_daemon(H.daemon);
+    /* A job still running holds a suspended connection, which
+     * MHD_stop_daemon must never meet (it aborts): leave the daemon, and
+     * everything the job uses, to the end of the process. */
+    if (jobs > 0) return -1;
+    MHD_stop_daemon(H.daemon); /* closes idle and stalled connections */
     H.daemon = NULL;
     if (fd >= 0) close(fd);
     H.listen_fd = -1;
@@ -538,5 +725,8 @@ void http_stop(void)
         free(H.tokens[i]);
     }
     free(H.tokens);
+    free(H.scopes);
     H.tokens = NULL;
+    H.scopes = NULL;
+    return 0;
 }

@@ -1,4 +1,4 @@
-/* litterbox-server: the Litterbox host API on one machine (server.md).
+/* litterbox-server: the Litterbox host API on one machine (docs/server.md).
  *
  * Reads the options, the tokens and the state; starts the providers, the
  * store, the HTTP server and the lease reaper; waits for SIGTERM or SIGINT;
@@ -25,15 +25,19 @@ static const char usage[] =
     "                        [--default-provider local|gvisor|fake] [--gvisor-images DIR]\n"
     "                        [--fake-delay SECONDS] [--lease-ttl DURATION]\n"
     "                        [--idempotency-ttl DURATION] [--reap-interval DURATION]\n"
-    "                        [--max-hosts N] [--wire current|v1]\n"
+    "                        [--max-hosts N] [--max-pending N] [--max-client-conns N]\n"
+    "                        [--stop-grace DURATION]\n"
+    "                        [--wire current|v1]\n"
+    "       litterbox-server --version\n"
     "\n"
     "The Litterbox host API on one machine. DURATION is a number with s, m, h or d.\n"
     "Tokens: --token-file (one a line, # comments) and LITTERBOX_SERVER_TOKENS\n"
     "(comma-separated). Defaults: --listen 127.0.0.1:8780, --state-dir\n"
     "$XDG_STATE_HOME/litterbox-server (else ~/.local/state/litterbox-server),\n"
     "--default-provider local, --lease-ttl 1h, --idempotency-ttl 24h,\n"
-    "--reap-interval 10s, --max-hosts 64, --wire current, --gvisor-images\n"
-    "/var/cache/litterbox/gvisor (built by scripts/gvisor-image.sh).\n";
+    "--reap-interval 10s, --max-hosts 64, --max-pending 64, --max-client-conns 256,\n"
+    "--stop-grace 10s, --wire current, --gvisor-images /var/cache/litterbox/gvisor\n"
+    "(built by scripts/gvisor-image.sh).\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -71,6 +75,15 @@ static int read_token_file(const char *path, tokens *t)
 {
     FILE *f = fopen(path, "r");
     if (!f) return fail("--token-file %s: %s", path, strerror(errno));
+    /* Anyone who can read the file can call the API: say so, but start
+     * (a shared test machine may want exactly that). */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr,
+                "litterbox-server: warning: --token-file %s is readable by %s (mode %03o); "
+                "anyone who can read it can call this server: chmod 600 %s\n",
+                path, (st.st_mode & 007) ? "others" : "its group", (unsigned)(st.st_mode & 0777),
+                path);
     char line[4096];
     while (fgets(line, sizeof line, f))
         token_add(t, line, strlen(line));
@@ -113,6 +126,9 @@ int main(int argc, char **argv)
     g_config.idem_ttl_ms = 24 * 3600 * 1000LL;
     g_config.reap_interval_ms = 10 * 1000LL;
     g_config.max_hosts = 64;
+    g_config.max_pending = 64;
+    g_config.max_conns_per_client = 256;
+    g_config.stop_grace_ms = 10 * 1000LL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -120,15 +136,19 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         }
+        if (strcmp(a, "--version") == 0) {
+            printf("litterbox-server %s\n", LBS_VERSION);
+            return 0;
+        }
         if (strcmp(a, "--allow-remote") == 0) {
             allow_remote = 1;
             continue;
         }
         static const char *const with_value[] = {
-            "--listen",           "--token-file", "--state-dir", "--db",
-            "--default-provider", "--fake-delay", "--lease-ttl", "--idempotency-ttl",
-            "--reap-interval",    "--max-hosts",  "--wire",      "--gvisor-images",
-            NULL};
+            "--listen",           "--token-file",       "--state-dir", "--db",
+            "--default-provider", "--fake-delay",       "--lease-ttl", "--idempotency-ttl",
+            "--reap-interval",    "--max-hosts",        "--wire",      "--max-pending",
+            "--stop-grace",       "--max-client-conns", "--gvisor-images", NULL};
         const char *val = NULL;
         size_t k;
         for (k = 0; with_value[k]; k++) {
@@ -173,13 +193,24 @@ int main(int argc, char **argv)
             if (strcmp(val, "current") != 0 && strcmp(val, "v1") != 0)
                 return fail("--wire %s: expected current or v1", val);
             wire = val;
-        } else if (strcmp(opt, "--max-hosts") == 0) {
+        } else if (strcmp(opt, "--max-hosts") == 0 || strcmp(opt, "--max-pending") == 0 ||
+                   strcmp(opt, "--max-client-conns") == 0) {
             char *end;
             errno = 0;
             long n = strtol(val, &end, 10);
-            if (errno || *end || end == val || n < 1)
-                return fail("--max-hosts %s: expected a number of at least 1", val);
-            g_config.max_hosts = n;
+            if (errno || *end || end == val || n < 1 || n > 100000)
+                return fail("%s %s: expected a number from 1 to 100000", opt, val);
+            if (strcmp(opt, "--max-hosts") == 0)
+                g_config.max_hosts = n;
+            else if (strcmp(opt, "--max-pending") == 0)
+                g_config.max_pending = n;
+            else
+                g_config.max_conns_per_client = n;
+        } else if (strcmp(opt, "--stop-grace") == 0) {
+            int64_t ms = parse_duration(val);
+            if (ms < 0 || ms > 3600 * 1000LL)
+                return fail("--stop-grace %s: expected a duration from 0s to 1h, e.g. 10s", val);
+            g_config.stop_grace_ms = ms;
         } else {
             int64_t ms = parse_duration(val);
             if (ms <= 0)
@@ -243,6 +274,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    test_hook_init();
     char why[512];
     umask(077); /* the database holds private keys for a while */
     if (store_open(db, why, sizeof why) != 0) {
@@ -287,8 +319,23 @@ int main(int argc, char **argv)
     sigwait(&stop_signals, &sig);
     fprintf(stderr, "litterbox-server: %s: finishing requests in flight, then stopping\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    http_stop();
+    int clean = http_stop(g_config.stop_grace_ms) == 0;
     reaper_stop();
+    if (!clean) {
+        /* Creates or deletes still run after the grace: their hosts become
+         * `error` (the next start's reaper removes what they made), the
+         * database closes under the store's lock, and the process ends
+         * without freeing the providers or the HTTP daemon those threads
+         * still use. */
+        size_t n = store_fail_provisioning("the server stopped before this host was ready");
+        store_close();
+        fprintf(stderr,
+                "litterbox-server: stopped after %lld ms with work still running; %zu "
+                "unfinished create(s) marked error\n",
+                (long long)g_config.stop_grace_ms, n);
+        fflush(stderr);
+        _exit(0);
+    }
     providers_stop();
     store_close();
     fprintf(stderr, "litterbox-server: stopped\n");

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-/* A create, already validated by the HTTP layer (wire.md rules). */
+/* A create, already validated by the HTTP layer (docs/wire.md rules). */
 typedef struct host_spec {
     const char *id;            /* UUID the server chose */
     const char *name;          /* "sb-" + 12 lowercase hex */

@@ -4,7 +4,10 @@
  * (random bytes as well: nothing listens, so no key ever has to work).
  * Any image is accepted and sizing is echoed; the image FAIL_IMAGE makes
  * the create fail after the delay, so that clients can see a 502
- * PROVISIONING_FAILED. For load tests and CI. */
+ * PROVISIONING_FAILED, and a host of STUCK_IMAGE fails its first teardown
+ * (so that the server's retry of a failed teardown can be seen). For load
+ * tests and CI. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +18,13 @@
 
 #define DEFAULT_IMAGE "litterbox/fake:latest"
 #define FAIL_IMAGE "litterbox/fake:fail"
+#define STUCK_IMAGE "litterbox/fake:teardown-fails-once"
 
 typedef struct fake_data {
     double delay_s;
+    pthread_mutex_t mu;
+    char (*failed_once)[37]; /* ids of stuck hosts whose teardown failed already */
+    size_t nfailed;
 } fake_data;
 
 static void put_u32(sbuf *b, uint32_t v)
@@ -130,7 +137,9 @@ static int fake_create(provider *p, const host_spec *spec, host_info *out, char 
     wipe(seed, sizeof seed);
     out->instance_type = xstrdup(spec->instance_type);
     out->disk_gb = spec->disk_gb;
-    out->state = xstrdup("fake");
+    /* The state says whether the host's first teardown is to fail. */
+    out->state =
+        xstrdup(spec->image && strcmp(spec->image, STUCK_IMAGE) == 0 ? "fake-stuck" : "fake");
     if (!out->known_hosts || !out->private_key) {
         host_info_free(out);
         snprintf(why, why_size, "out of memory");
@@ -141,7 +150,23 @@ static int fake_create(provider *p, const host_spec *spec, host_info *out, char 
 
 static int fake_destroy(provider *p, const char *id, const char *state, char *why, size_t why_size)
 {
-    return 0;
+    if (!state || strcmp(state, "fake-stuck") != 0) return 0;
+    fake_data *d = p->data;
+    int fail = 1;
+    pthread_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->nfailed && fail; i++)
+        fail = strcmp(d->failed_once[i], id) != 0;
+    if (fail) {
+        char(*grown)[37] = realloc(d->failed_once, (d->nfailed + 1) * sizeof *grown);
+        if (grown) {
+            d->failed_once = grown;
+            snprintf(d->failed_once[d->nfailed++], 37, "%s", id);
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    if (fail)
+        snprintf(why, why_size, "the fake provider fails this host's first teardown, as asked");
+    return fail ? -1 : 0;
 }
 
 static int fake_alive(provider *p, const char *id, const char *state, char *why, size_t why_size)
@@ -154,15 +179,19 @@ static void fake_doctor(provider *p, provider_check *out)
     fake_data *d = p->data;
     snprintf(out->status, sizeof out->status, "ok");
     snprintf(out->detail, sizeof out->detail,
-             "no processes; creates answer after %g s; default image %s (%s fails)", d->delay_s,
-             DEFAULT_IMAGE, FAIL_IMAGE);
+             "no processes; creates answer after %g s; default image %s (%s fails, %s fails its "
+             "first teardown)",
+             d->delay_s, DEFAULT_IMAGE, FAIL_IMAGE, STUCK_IMAGE);
     out->hint[0] = '\0';
     out->latency_ms = 0;
 }
 
 static void fake_close(provider *p)
 {
-    free(p->data);
+    fake_data *d = p->data;
+    pthread_mutex_destroy(&d->mu);
+    free(d->failed_once);
+    free(d);
     free(p);
 }
 
@@ -177,6 +206,7 @@ provider *provider_fake_new(const provider_config *cfg, char *why, size_t why_si
         return NULL;
     }
     d->delay_s = cfg->fake_delay_s;
+    pthread_mutex_init(&d->mu, NULL);
     p->name = "fake";
     p->check = fake_check;
     p->create = fake_create;

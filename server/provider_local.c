@@ -201,8 +201,8 @@ static int make_session_dirs(local_data *d, const char *session, char *why, size
 }
 
 /* Writes a session file; as root, readable by the sandbox user's group. */
-static int write_session_file(local_data *d, const char *session, const char *name,
-                              const local_buf *b, char *why, size_t why_size)
+static int write_session_file(local_data *d, const char *session, const char *name, const sbuf *b,
+                              char *why, size_t why_size)
 {
     char *path = local_path(session, name);
     if (!path || b->failed) {
@@ -235,10 +235,10 @@ static int user_keys(local_data *d, const char *dir, const char *session, const 
     *private_key = local_read_file(key, 65536, NULL, why, why_size);
     public_key = local_public_key(pub, why, why_size);
     if (!*private_key || !public_key) goto out;
-    local_buf ak = {0};
-    local_buf_printf(&ak, "restrict,pty %s\n", public_key);
+    sbuf ak = {0};
+    sbuf_addf(&ak, "restrict,pty %s\n", public_key);
     rc = write_session_file(d, session, "authorized_keys", &ak, why, why_size);
-    local_buf_wipe(&ak);
+    sbuf_wipe(&ak);
 out:
     if (key) unlink(key);
     if (pub) unlink(pub);
@@ -306,13 +306,13 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
                         .uid = d->session_uid,
                         .gid = d->session_gid,
                         .private_paths = (const char *const *)d->private_paths};
-    local_buf args = {0};
+    sbuf args = {0};
     local_sandbox_args(&args, &sb);
     int env_rc =
         local_env_args(&args, spec->env_keys, spec->env_values, spec->env_count, why, why_size);
     int args_rc =
         env_rc == 0 ? write_session_file(d, session, "bwrap.args", &args, why, why_size) : -1;
-    local_buf_wipe(&args);
+    sbuf_wipe(&args);
     if (args_rc != 0) goto fail;
 
     local_sshd_conf conf = {.host_dir = dir,
@@ -339,8 +339,8 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
 
     int failed = 0;
     char num[128];
-    local_buf kh = {0};
-    local_buf_printf(&kh, "[127.0.0.1]:%d %s", port, public_host);
+    sbuf kh = {0};
+    sbuf_addf(&kh, "[127.0.0.1]:%d %s", port, public_host);
     out->image = dup_or_fail(LOCAL_IMAGE, &failed);
     out->ssh_host = dup_or_fail("127.0.0.1", &failed);
     out->ssh_port = port;
@@ -351,10 +351,10 @@ static int local_create(provider *p, const host_spec *spec, host_info *out, char
     out->instance_type = NULL;
     out->disk_gb = 0;
     snprintf(num, sizeof num, "{\"pid\":%d,\"port\":%d,\"dir\":\"", (int)pid, port);
-    local_buf st = {0};
-    local_buf_str(&st, num);
-    local_buf_str(&st, dir);
-    local_buf_str(&st, "\"}");
+    sbuf st = {0};
+    sbuf_adds(&st, num);
+    sbuf_adds(&st, dir);
+    sbuf_adds(&st, "\"}");
     out->state = st.failed ? (failed = 1, NULL) : st.data;
     if (failed) {
         snprintf(why, why_size, "out of memory");
@@ -469,6 +469,9 @@ static void local_doctor(provider *p, provider_check *out)
                              "/dev",
                              "--proc",
                              "/proc",
+                             "--unshare-user",
+                             "--disable-userns",
+                             "--unshare-net",
                              "--unshare-pid",
                              "--die-with-parent",
                              "--cap-drop",

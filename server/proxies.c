@@ -1,5 +1,5 @@
 /* The four /http-proxies routes. Neither provider of this server has HTTP
- * proxies, so each validates (422) and then answers as wire.md orders it:
+ * proxies, so each validates (422) and then answers as docs/wire.md orders it:
  * create and delete act on the default provider (501); attach and detach
  * check the host first (404, then 409 unless bootstrapping or active), then
  * its provider (501). */
@@ -22,9 +22,9 @@ void route_proxy_create(request *r, const char *const *p)
     const char *text = request_body(r, &len);
     jnode *body = NULL;
     if (text) {
-        char why[128];
-        body = json_parse(text, len, why, sizeof why);
-        if (!body) verrs_json_invalid(&e, why);
+        json_error err;
+        body = json_parse(text, len, &err);
+        if (!body) verrs_json_invalid(&e, &err);
     }
     if (!text || body) validate_proxy_create(body, &e);
     json_free(body);
@@ -60,10 +60,11 @@ static void proxy_host(request *r, const char *const *p)
         reply_error(r, 404, "host not found", NULL);
         return;
     }
-    if (strcmp(h.status, "bootstrapping") != 0 && strcmp(h.status, "active") != 0) {
+    if (h.status != HOST_ACTIVE) {
         char detail[128];
         snprintf(detail, sizeof detail,
-                 "host is %s; proxies attach to bootstrapping or active hosts", h.status);
+                 "host is %s; proxies attach to bootstrapping or active hosts",
+                 host_status_name(h.status));
         reply_error(r, 409, detail, "HOST_STATE");
     } else {
         unsupported(r, h.provider);

@@ -1,6 +1,7 @@
 /* Lease expiry: every --reap-interval, hosts whose lease has passed are torn
  * down and forgotten, and idempotency keys past their TTL (with the private
- * keys they kept) are wiped. Hosts still being created are left alone. */
+ * keys they kept) are wiped. Hosts still being created, or being deleted
+ * by someone else, are left alone: the store's claim decides. */
 #include <errno.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -23,23 +24,23 @@ void reaper_pass(void)
     size_t n;
     host_rec *all = store_hosts_all(&n);
     for (size_t i = 0; i < n; i++) {
-        host_rec *h = &all[i];
-        const char *s = h->status;
-        if (!h->expires_ms || h->expires_ms > now || strcmp(s, "provisioning") == 0 ||
-            strcmp(s, "creating_network") == 0 || strcmp(s, "creating_vm") == 0)
+        const host_rec *seen = &all[i];
+        if (!seen->expires_ms || seen->expires_ms > now) continue;
+        /* The claim checks the lease again under the store's lock: a renew
+         * that came since wins, and one that comes after it gets 409. */
+        host_rec h;
+        memset(&h, 0, sizeof h);
+        if (store_host_claim(seen->id, now, &h) != CLAIM_OK) {
+            host_rec_clear(&h);
             continue;
-        /* The lease may have been renewed since the copy was taken. */
-        host_rec cur;
-        if (store_host_get(h->id, &cur) != 0) continue;
-        int still = cur.expires_ms && cur.expires_ms <= now_ms();
-        host_rec_clear(&cur);
-        if (!still) continue;
+        }
         char why[512] = "";
-        if (hosts_destroy(h, why, sizeof why) == 0)
-            fprintf(stderr, "reaper: host %s (%s) expired and was deleted\n", h->id, h->name);
+        if (hosts_teardown(&h, why, sizeof why) == 0)
+            fprintf(stderr, "reaper: host %s (%s) expired and was deleted\n", h.id, h.name);
         else
-            fprintf(stderr, "reaper: host %s (%s) expired; teardown failed: %s\n", h->id, h->name,
+            fprintf(stderr, "reaper: host %s (%s) expired; teardown failed: %s\n", h.id, h.name,
                     why);
+        host_rec_clear(&h);
     }
     for (size_t i = 0; i < n; i++)
         host_rec_clear(&all[i]);

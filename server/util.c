@@ -1,5 +1,5 @@
-/* Small pieces the server files share: a string buffer that writes JSON,
- * RFC 3339 times, durations, and ids from getrandom(). */
+/* Small pieces the server files share: RFC 3339 times, durations, ids from
+ * getrandom(), wiping. (The buffer is buf.c.) */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,114 +10,6 @@
 #include <time.h>
 
 #include "server.h"
-
-static int sbuf_reserve(sbuf *b, size_t more)
-{
-    if (b->failed) return -1;
-    if (b->data && b->len + more + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 512;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-        b->failed = 1;
-        return -1;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-void sbuf_add(sbuf *b, const void *bytes, size_t len)
-{
-    if (sbuf_reserve(b, len) != 0) return;
-    if (len) memcpy(b->data + b->len, bytes, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-}
-
-void sbuf_adds(sbuf *b, const char *s)
-{
-    sbuf_add(b, s, strlen(s));
-}
-
-void sbuf_addf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || sbuf_reserve(b, (size_t)n) != 0) return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void sbuf_json_str(sbuf *b, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (sbuf_reserve(b, len + 2) != 0) return;
-    b->data[b->len++] = '"';
-    size_t run = 0; /* bytes copied as they are, written in one go */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        sbuf_add(b, s + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"':
-            sbuf_add(b, "\\\"", 2);
-            break;
-        case '\\':
-            sbuf_add(b, "\\\\", 2);
-            break;
-        case '\n':
-            sbuf_add(b, "\\n", 2);
-            break;
-        case '\r':
-            sbuf_add(b, "\\r", 2);
-            break;
-        case '\t':
-            sbuf_add(b, "\\t", 2);
-            break;
-        default: {
-            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            sbuf_add(b, u, 6);
-        }
-        }
-    }
-    sbuf_add(b, s + run, len - run);
-    sbuf_add(b, "\"", 1);
-}
-
-void sbuf_json_strz(sbuf *b, const char *s)
-{
-    if (s)
-        sbuf_json_str(b, s, strlen(s));
-    else
-        sbuf_add(b, "null", 4);
-}
-
-char *sbuf_take(sbuf *b)
-{
-    if (b->failed) {
-        sbuf_free(b);
-        return NULL;
-    }
-    char *p = b->data ? b->data : calloc(1, 1);
-    b->data = NULL;
-    b->len = b->cap = 0;
-    return p;
-}
-
-void sbuf_free(sbuf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-    b->failed = 0;
-}
 
 void wipe(void *p, size_t n)
 {

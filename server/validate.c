@@ -36,11 +36,28 @@ void verrs_free(verrs *e)
     e->count = 0;
 }
 
-void verrs_json_invalid(verrs *e, const char *why)
+static void field_error(verrs *e, const char *field, const char *type, const char *msg);
+
+void verrs_json_invalid(verrs *e, const json_error *err)
 {
-    (void)why; /* pydantic's message does not carry the parser's words */
     const char *loc[] = {"body", "#0", NULL};
-    verrs_add(e, "json_invalid", loc, "JSON decode error");
+    /* pydantic's message does not carry the parser's words; the refusals of
+     * our own say what to change, and never quote the input. */
+    if (err->fail == JSON_TOO_MANY && strcmp(err->where, "env") == 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Value error, env may hold at most %d entries", ENV_MAX_ENTRIES);
+        field_error(e, "env", "value_error", msg);
+    } else if (err->fail == JSON_TOO_MANY) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "Value error, an object or array in the body has more than %d members",
+                 JSON_MAX_MEMBERS);
+        verrs_add(e, "value_error", loc, msg);
+    } else if (err->fail == JSON_BAD_UTF8) {
+        verrs_add(e, "value_error", loc, "Value error, a string in the body is not valid UTF-8");
+    } else {
+        verrs_add(e, "json_invalid", loc, "JSON decode error");
+    }
 }
 
 static void body_not_object(verrs *e)
@@ -101,14 +118,35 @@ static int env_key_ok(const char *k, size_t len)
 }
 
 /* The last of repeated keys wins (Python's dict), so an earlier copy of a
- * key is skipped. */
-static int repeated_later(const jnode *env, size_t i)
+ * key is skipped: repeated[i] is 1 when key i comes again later. One pass
+ * from the end through a hash set, so linear in the members. */
+static unsigned char *repeated_later(const jnode *env)
 {
-    for (size_t j = i + 1; j < env->n; j++)
-        if (env->key_lens[j] == env->key_lens[i] &&
-            memcmp(env->keys[j], env->keys[i], env->key_lens[i]) == 0)
-            return 1;
-    return 0;
+    unsigned char *repeated = xcalloc(env->n, 1);
+    size_t slots = 16;
+    while (slots < env->n * 2)
+        slots *= 2;
+    size_t *set = xcalloc(slots, sizeof *set); /* member index + 1; 0 empty */
+    for (size_t i = env->n; i-- > 0;) {
+        unsigned h = 2166136261u;
+        for (size_t k = 0; k < env->key_lens[i]; k++)
+            h = (h ^ (unsigned char)env->keys[i][k]) * 16777619u;
+        for (size_t at = h & (slots - 1);; at = (at + 1) & (slots - 1)) {
+            size_t j = set[at];
+            if (j == 0) {
+                set[at] = i + 1;
+                break;
+            }
+            j--;
+            if (env->key_lens[j] == env->key_lens[i] &&
+                memcmp(env->keys[j], env->keys[i], env->key_lens[i]) == 0) {
+                repeated[i] = 1;
+                break;
+            }
+        }
+    }
+    free(set);
+    return repeated;
 }
 
 static int validate_env(const jnode *env, create_req *out, verrs *e)
@@ -120,8 +158,9 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
     }
     int bad = 0;
     size_t count = 0, total = 0;
+    unsigned char *repeated = repeated_later(env);
     for (size_t i = 0; i < env->n; i++) {
-        if (repeated_later(env, i)) continue;
+        if (repeated[i]) continue;
         count++;
         const jnode *v = env->kids[i];
         if (v->type != J_STRING) {
@@ -132,12 +171,15 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
         }
         total += env->key_lens[i] + v->len;
     }
-    if (bad) return -1;
+    if (bad) {
+        free(repeated);
+        return -1;
+    }
 
     sbuf msg = {0};
     /* The service's own check comes first, then the limits it lacks. */
     for (size_t i = 0; i < env->n && !bad; i++) {
-        if (repeated_later(env, i)) continue;
+        if (repeated[i]) continue;
         if (env->key_lens[i] == strlen("TAILSCALE_AUTHKEY") &&
             memcmp(env->keys[i], "TAILSCALE_AUTHKEY", env->key_lens[i]) == 0) {
             field_error(e, "env", "value_error",
@@ -146,7 +188,7 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
         }
     }
     for (size_t i = 0; i < env->n && !bad; i++) {
-        if (repeated_later(env, i) || env_key_ok(env->keys[i], env->key_lens[i])) continue;
+        if (repeated[i] || env_key_ok(env->keys[i], env->key_lens[i])) continue;
         sbuf_adds(&msg, "Value error, env keys must match [A-Za-z_][A-Za-z0-9_]*: ");
         /* A key with a NUL or newline is shown escaped, never raw. */
         sbuf_json_str(&msg, env->keys[i], env->key_lens[i]);
@@ -161,7 +203,7 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
     }
     for (size_t i = 0; i < env->n && !bad; i++) {
         const jnode *v = env->kids[i];
-        if (repeated_later(env, i)) continue;
+        if (repeated[i]) continue;
         if (v->len > ENV_MAX_VALUE) {
             sbuf_addf(&msg, "Value error, env value of %s is longer than %d bytes", env->keys[i],
                       ENV_MAX_VALUE);
@@ -179,16 +221,20 @@ static int validate_env(const jnode *env, create_req *out, verrs *e)
         bad = 1;
     }
     sbuf_free(&msg);
-    if (bad) return -1;
+    if (bad) {
+        free(repeated);
+        return -1;
+    }
 
     out->env_keys = xcalloc(count, sizeof *out->env_keys);
     out->env_values = xcalloc(count, sizeof *out->env_values);
     for (size_t i = 0; i < env->n; i++) {
-        if (repeated_later(env, i)) continue;
+        if (repeated[i]) continue;
         out->env_keys[out->env_count] = xstrdup(env->keys[i]);
         out->env_values[out->env_count] = xstrdup(env->kids[i]->s);
         out->env_count++;
     }
+    free(repeated);
     return 0;
 }
 
@@ -250,9 +296,12 @@ int validate_create(const jnode *body, create_req *out, verrs *e)
     if (v && v->type != J_NULL) {
         long long gb = 0;
         int ok = 1;
+        /* A double is converted only when it is whole and in range: casting
+         * 9.3e18 to long long is undefined behaviour. */
         if (v->type == J_INT)
             gb = v->i;
-        else if (v->type == J_DOUBLE && v->d == (double)(long long)v->d)
+        else if (v->type == J_DOUBLE && v->d > -9e18 && v->d < 9e18 &&
+                 v->d == (double)(long long)v->d)
             gb = (long long)v->d;
         else
             ok = 0;

@@ -1,33 +1,55 @@
-/* The non-blocking API: many calls on one client's shared multi handle,
+/* The non-blocking driver: many calls on one client's shared multi handle,
  * driven by libcurl's socket interface from any event loop.
  *
  * A call waits in a FIFO queue until one of max_connections slots is free,
  * then its request is configured by engine_setup and added to the multi
  * handle (so timeout_s counts from there, not from the queue). libcurl says
- * which fds and which timer to watch; the loop (an outside one through
- * lb_loop_hooks, or lb_client_run's poll) reports back through
- * lb_client_fd_ready / lb_client_timer_fired, and every transfer that ends
- * goes through engine_complete and then its callback, exactly once. */
+ * which fds and which timer to watch; those go to the loop's hooks: an
+ * outside loop's (lb_loop_hooks), or by default the built-in poll(2) set
+ * that async_run polls. The loop reports back through async_fd_ready and
+ * async_timer_fired, and every transfer that ends goes through
+ * engine_complete and then its callback, exactly once.
+ *
+ * A keeper (lb_keep_host_async) is a call that runs again and again: after
+ * each renew it sleeps until its next one is due, and its callback fires
+ * only when it ends. The one timer the loop holds is therefore the earliest
+ * of three: libcurl's, the first sleeper's, and "now" while calls that
+ * failed before the wire wait for their callbacks. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../adapters/poll_set.h"
+#include "async.h"
 #include "engine.h"
 
 /* QUEUED: waiting for a slot; RUNNING: on the wire; FAILED: ended before
- * reaching the wire, its callback due at the next dispatch; FIRING: its
- * callback is running. */
-enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_FAILED, CALL_FIRING };
+ * reaching the wire, its callback due at the next dispatch; SLEEPING: a
+ * keeper between two renews; FIRING: its callback is running. */
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_FAILED, CALL_SLEEPING, CALL_FIRING };
+
+/* What makes a call a keeper: how to build its next request, and when. */
+typedef struct keeper {
+    request_maker make;
+    void *ctx;
+    void (*free_ctx)(void *ctx);
+    double interval; /* seconds between two renews that succeed */
+    double ttl;      /* the lease each renew sets */
+    double backoff;  /* the wait after the next transient failure */
+    double deadline; /* monotonic: the last lease set passes; retries stop */
+    double wake;     /* monotonic: the next renew, while sleeping */
+} keeper;
 
 struct lb_call {
-    lb_client *client;
+    async_state *async;
     lb_request *req;
     CURL *easy;
     lb_callback cb;
     void *userdata;
     enum call_state state;
-    struct lb_call *prev, *next; /* in the queue or the running list */
+    keeper *keep; /* NULL for a call that runs once */
+    struct lb_call *prev, *next; /* in the list its state names */
 };
 
 typedef struct call_list {
@@ -35,25 +57,21 @@ typedef struct call_list {
     size_t count;
 } call_list;
 
-/* The fds and the timer lb_client_run polls when no outside loop is set. */
-typedef struct own_loop {
-    struct pollfd *fds;
-    size_t count, cap;
-    double deadline; /* monotonic seconds; < 0 when no timer is armed */
-} own_loop;
-
 struct async_state {
     CURLM *multi;
-    call_list queued, running, failed;
+    long max_connections;
+    call_list queued, running, failed, sleeping;
     CURL **idle_easy; /* easy handles kept for reuse */
     size_t idle_count, idle_cap;
     CURL **orphans; /* handles libcurl would not let go of (see unwire) */
     size_t orphan_count;
-    lb_loop_hooks hooks;
-    int has_hooks;
-    int dispatching; /* callbacks are running: lb_client_run refuses */
+    lb_loop_hooks hooks; /* always set: an outside loop's, or own's */
+    int outside;         /* the hooks are an outside loop's */
+    lb_poll_set own;     /* what async_run polls */
+    int dispatching;     /* callbacks are running: async_run refuses */
     int closing;
-    own_loop own;
+    double curl_due;  /* monotonic: libcurl's timer; < 0 when none */
+    double sleep_due; /* monotonic: the first sleeper's wake; < 0 when none */
 };
 
 static double now_s(void)
@@ -91,102 +109,94 @@ static void list_remove(call_list *l, lb_call *call)
     l->count--;
 }
 
-/* ---- the own loop's bookkeeping, used when no hooks are set ---- */
-
-static void own_watch(own_loop *o, int fd, int events)
-{
-    size_t i = 0;
-    while (i < o->count && o->fds[i].fd != fd)
-        i++;
-    if (events == 0) {
-        if (i < o->count)
-            o->fds[i] = o->fds[--o->count];
-        return;
-    }
-    if (i == o->count) {
-        if (o->count == o->cap) {
-            size_t cap = o->cap ? o->cap * 2 : 16;
-            struct pollfd *p = realloc(o->fds, cap * sizeof *p);
-            if (!p)
-                return; /* the transfer will time out; nothing better to do */
-            o->fds = p;
-            o->cap = cap;
-        }
-        o->count++;
-    }
-    o->fds[i].fd = fd;
-    o->fds[i].events = (short)(((events & LB_WATCH_READ) ? POLLIN : 0) |
-                               ((events & LB_WATCH_WRITE) ? POLLOUT : 0));
-    o->fds[i].revents = 0;
-}
-
 /* ---- libcurl's side: which fds and which timer to watch ---- */
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    lb_client *c = userp;
-    struct async_state *a = c->async;
+    async_state *a = userp;
     int events = what == CURL_POLL_IN      ? LB_WATCH_READ
                  : what == CURL_POLL_OUT   ? LB_WATCH_WRITE
                  : what == CURL_POLL_INOUT ? LB_WATCH_READ | LB_WATCH_WRITE
                                            : 0;
-    if (a->has_hooks)
-        a->hooks.watch_fd(a->hooks.loop_data, (int)fd, events);
-    else
-        own_watch(&a->own, (int)fd, events);
+    a->hooks.watch_fd(a->hooks.loop_data, (int)fd, events);
     return 0;
+}
+
+/* Arms the loop's one timer for the earliest of what is due. */
+static void arm(async_state *a)
+{
+    double due = a->failed.head ? 0 : -1; /* 0: at once */
+    if (a->curl_due >= 0 && (due < 0 || a->curl_due < due))
+        due = a->curl_due;
+    if (a->sleep_due >= 0 && (due < 0 || a->sleep_due < due))
+        due = a->sleep_due;
+    long ms = -1;
+    if (due == 0) {
+        ms = 0;
+    } else if (due > 0) {
+        double left = (due - now_s()) * 1000.0;
+        ms = left <= 0 ? 0 : left > 86400000.0 ? 86400000L : (long)(left + 0.999);
+    }
+    a->hooks.set_timer(a->hooks.loop_data, ms);
 }
 
 static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
-    lb_client *c = userp;
-    struct async_state *a = c->async;
-    if (a->has_hooks)
-        a->hooks.set_timer(a->hooks.loop_data, timeout_ms);
-    else
-        a->own.deadline = timeout_ms < 0 ? -1.0 : now_s() + (double)timeout_ms / 1000.0;
+    async_state *a = userp;
+    a->curl_due = timeout_ms < 0 ? -1.0 : now_s() + (double)timeout_ms / 1000.0;
+    arm(a);
     return 0;
 }
 
-static struct async_state *async_get(lb_client *c)
+static void use_own_loop(async_state *a)
 {
-    if (c->async)
-        return c->async;
-    struct async_state *a = calloc(1, sizeof *a);
+    memset(&a->hooks, 0, sizeof a->hooks);
+    a->hooks.version = LB_LOOP_HOOKS_VERSION;
+    a->hooks.watch_fd = lb_poll_set_watch;
+    a->hooks.set_timer = lb_poll_set_timer;
+    a->hooks.loop_data = &a->own;
+    a->outside = 0;
+}
+
+async_state *async_new(long max_connections)
+{
+    async_state *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
-    a->own.deadline = -1.0;
+    a->max_connections = max_connections;
+    a->own.deadline_ms = -1;
+    a->curl_due = a->sleep_due = -1.0;
+    use_own_loop(a);
     a->multi = curl_multi_init();
     if (!a->multi) {
         free(a);
         return NULL;
     }
     curl_multi_setopt(a->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(a->multi, CURLMOPT_SOCKETDATA, a);
     curl_multi_setopt(a->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, c);
+    curl_multi_setopt(a->multi, CURLMOPT_TIMERDATA, a);
     /* Keep as many idle connections as calls may run at once. */
-    curl_multi_setopt(a->multi, CURLMOPT_MAXCONNECTS, c->max_connections);
-    c->async = a;
+    curl_multi_setopt(a->multi, CURLMOPT_MAXCONNECTS, max_connections);
     return a;
 }
 
 /* ---- easy handles, reused across calls ---- */
 
-static CURL *easy_take(struct async_state *a)
+static CURL *easy_take(async_state *a)
 {
     if (a->idle_count)
         return a->idle_easy[--a->idle_count];
     return curl_easy_init();
 }
 
-static void easy_give(lb_client *c, CURL *easy)
+static void easy_give(async_state *a, CURL *easy)
 {
-    struct async_state *a = c->async;
-    if (a->idle_count == a->idle_cap && a->idle_cap < (size_t)c->max_connections) {
+    size_t max = (size_t)a->max_connections;
+    if (a->idle_count == a->idle_cap && a->idle_cap < max) {
         size_t cap = a->idle_cap ? a->idle_cap * 2 : 8;
-        if (cap > (size_t)c->max_connections)
-            cap = (size_t)c->max_connections;
+        if (cap > max)
+            cap = max;
         CURL **p = realloc(a->idle_easy, cap * sizeof *p);
         if (p) {
             a->idle_easy = p;
@@ -210,31 +220,36 @@ static void fire(lb_call *call)
     res.code = r->code;
     res.error = r->code == LB_OK ? NULL : &r->error;
     if (r->code == LB_OK) {
+        void *result = request_take_result(r); /* the callback owns it now */
         switch (r->kind) {
         case RESULT_HOST:
-            res.host = r->result;
+            res.host = result;
             break;
         case RESULT_LIST:
-            res.list = r->result;
+            res.list = result;
             break;
         case RESULT_DOCTOR:
-            res.doctor = r->result;
+            res.doctor = result;
             break;
         case RESULT_PROXY:
         case RESULT_PROXY_HOST:
-            res.proxy = r->result;
+            res.proxy = result;
             break;
-        default:
+        case RESULT_NONE:
+        case RESULT_HEALTH:
             break;
         }
-        r->result = NULL; /* the callback owns it now */
     }
     call->state = CALL_FIRING;
-    struct async_state *a = call->client->async;
+    async_state *a = call->async;
     a->dispatching++;
     call->cb(call, &res, call->userdata);
     a->dispatching--;
     request_free(r);
+    if (call->keep) {
+        call->keep->free_ctx(call->keep->ctx);
+        free(call->keep);
+    }
     free(call);
 }
 
@@ -247,39 +262,107 @@ static void fire_cancelled(lb_call *call, const char *why)
 /* A call that ended before reaching the wire: its callback must not fire
  * inside the lb_*_async that started it, so it waits for the next
  * dispatch, which the loop is asked to run at once. */
-static void fail_later(lb_client *c, lb_call *call, lb_code code, const char *why)
+static void fail_later(async_state *a, lb_call *call, lb_code code, const char *why)
 {
-    struct async_state *a = c->async;
     call->req->code = error_set(&call->req->error, code, 0, "%s", why);
     call->state = CALL_FAILED;
     list_push(&a->failed, call);
-    if (a->has_hooks)
-        a->hooks.set_timer(a->hooks.loop_data, 0);
-    else
-        a->own.deadline = now_s();
+    arm(a);
+}
+
+/* ---- keepers ---- */
+
+static void sleep_due_update(async_state *a)
+{
+    a->sleep_due = -1.0;
+    for (lb_call *c = a->sleeping.head; c; c = c->next)
+        if (a->sleep_due < 0 || c->keep->wake < a->sleep_due)
+            a->sleep_due = c->keep->wake;
+}
+
+/* Puts a keeper to sleep until wake, dropping its last result. */
+static void keeper_sleep(async_state *a, lb_call *call, double wake)
+{
+    void *result = request_take_result(call->req);
+    if (result && call->req->kind == RESULT_HOST)
+        lb_host_free(result);
+    call->keep->wake = wake;
+    call->state = CALL_SLEEPING;
+    list_push(&a->sleeping, call);
+    if (a->sleep_due < 0 || wake < a->sleep_due)
+        a->sleep_due = wake;
+}
+
+/* A keeper's renew ended: sleep until the next one, retry a transient
+ * failure while its lease lasts, or end with the refusal. */
+static void keeper_after(async_state *a, lb_call *call)
+{
+    keeper *k = call->keep;
+    lb_code code = call->req->code;
+    double now = now_s();
+    if (code == LB_OK) {
+        k->deadline = now + k->ttl;
+        k->backoff = k->ttl / 12 < 5.0 ? k->ttl / 12 : 5.0;
+        keeper_sleep(a, call, now + k->interval);
+    } else if (lb_code_is_retryable(code) && now < k->deadline) {
+        double wake = now + k->backoff;
+        k->backoff = k->backoff * 2 < k->interval ? k->backoff * 2 : k->interval;
+        keeper_sleep(a, call, wake < k->deadline ? wake : k->deadline);
+    } else {
+        fire(call);
+    }
+}
+
+/* Sleepers whose time came get their next request and join the queue. */
+static void keepers_wake(async_state *a, double now)
+{
+    if (a->sleep_due < 0 || now < a->sleep_due)
+        return;
+    lb_call *call = a->sleeping.head;
+    while (call) {
+        lb_call *next = call->next;
+        if (call->keep->wake <= now) {
+            list_remove(&a->sleeping, call);
+            lb_error err;
+            lb_request *r = call->keep->make(call->keep->ctx, &err);
+            if (!r) {
+                call->req->code = err.code;
+                call->req->error = err;
+                call->state = CALL_FAILED;
+                list_push(&a->failed, call);
+            } else {
+                request_free(call->req);
+                call->req = r;
+                r->driver = call;
+                call->state = CALL_QUEUED;
+                list_push(&a->queued, call);
+            }
+        }
+        call = next;
+    }
+    sleep_due_update(a);
 }
 
 /* Moves queued calls onto the wire while slots are free. */
-static void pump(lb_client *c)
+static void pump(async_state *a)
 {
-    struct async_state *a = c->async;
-    while (!a->closing && a->queued.head && a->running.count < (size_t)c->max_connections) {
+    while (!a->closing && a->queued.head && a->running.count < (size_t)a->max_connections) {
         lb_call *call = a->queued.head;
         list_remove(&a->queued, call);
         CURL *easy = easy_take(a);
         if (!easy) {
-            fail_later(c, call, LB_ERR_NOMEM, "out of memory");
+            fail_later(a, call, LB_ERR_NOMEM, "out of memory");
             continue;
         }
         curl_easy_reset(easy);
         if (engine_setup(call->req, easy) != LB_OK) {
-            easy_give(c, easy);
-            fail_later(c, call, call->req->error.code, call->req->error.message);
+            easy_give(a, easy);
+            fail_later(a, call, call->req->error.code, call->req->error.message);
             continue;
         }
         if (curl_multi_add_handle(a->multi, easy) != CURLM_OK) {
-            easy_give(c, easy);
-            fail_later(c, call, LB_ERR_NOMEM, "libcurl refused the transfer");
+            easy_give(a, easy);
+            fail_later(a, call, LB_ERR_NOMEM, "libcurl refused the transfer");
             continue;
         }
         call->easy = easy;
@@ -291,11 +374,10 @@ static void pump(lb_client *c)
 /* Takes a running call off the wire. */
 static void unwire(lb_call *call)
 {
-    lb_client *c = call->client;
-    struct async_state *a = c->async;
+    async_state *a = call->async;
     list_remove(&a->running, call);
     if (curl_multi_remove_handle(a->multi, call->easy) == CURLM_OK) {
-        easy_give(c, call->easy);
+        easy_give(a, call->easy);
     } else {
         /* A loop hook called back into the library, against the rules:
          * never reuse the handle; free it at close. */
@@ -309,9 +391,8 @@ static void unwire(lb_call *call)
 }
 
 /* Finishes every transfer libcurl reports done, then refills the slots. */
-static void dispatch(lb_client *c)
+static void dispatch(async_state *a)
 {
-    struct async_state *a = c->async;
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(a->multi, &left)) != NULL) {
@@ -320,52 +401,49 @@ static void dispatch(lb_client *c)
         lb_request *r = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
         CURLcode result = msg->data.result;
-        lb_call *call = r ? r->call : NULL;
+        lb_call *call = r ? r->driver : NULL;
         if (!call)
             continue;
         engine_complete(r, call->easy, result);
         unwire(call);
-        fire(call);
+        if (call->keep)
+            keeper_after(a, call);
+        else
+            fire(call);
     }
-    pump(c);
+    pump(a);
     while (a->failed.head) {
         lb_call *call = a->failed.head;
         list_remove(&a->failed, call);
         fire(call);
     }
+    arm(a);
 }
 
-lb_call *call_start(lb_client *c, lb_request *r, const lb_error *local, lb_callback cb,
-                    void *userdata, lb_error *err)
+lb_call *async_start(async_state *a, lb_request *r, lb_callback cb, void *userdata,
+                     lb_error *err)
 {
-    if (!r) {
-        if (err)
-            *err = *local;
-        return NULL;
-    }
-    struct async_state *a = NULL;
     lb_call *call = NULL;
     if (!cb)
         error_set(err, LB_ERR_INVALID, 0, "callback is NULL");
-    else if (!(a = async_get(c)) || !(call = calloc(1, sizeof *call)))
-        error_set(err, LB_ERR_NOMEM, 0, "out of memory");
     else if (a->closing)
         error_set(err, LB_ERR_INVALID, 0, "the client is closing");
-    if (!call || a->closing) {
-        free(call);
+    else if (!(call = calloc(1, sizeof *call)))
+        error_set(err, LB_ERR_NOMEM, 0, "out of memory");
+    if (!call) {
         request_free(r);
         return NULL;
     }
-    call->client = c;
+    call->async = a;
     call->req = r;
     call->cb = cb;
     call->userdata = userdata;
     call->state = CALL_QUEUED;
-    r->call = call;
+    r->driver = call;
     list_push(&a->queued, call);
     /* A free slot is taken now, but transfers only move when the loop
      * runs: the callback never fires before this returns. */
-    pump(c);
+    pump(a);
     return call;
 }
 
@@ -373,138 +451,151 @@ lb_code lb_call_cancel(lb_call *call)
 {
     if (!call || call->state == CALL_FIRING)
         return LB_ERR_INVALID;
-    lb_client *c = call->client;
-    struct async_state *a = c->async;
+    async_state *a = call->async;
     if (call->state == CALL_QUEUED)
         list_remove(&a->queued, call);
     else if (call->state == CALL_FAILED)
         list_remove(&a->failed, call);
+    else if (call->state == CALL_SLEEPING) {
+        list_remove(&a->sleeping, call);
+        sleep_due_update(a);
+    }
     else
         unwire(call);
     fire_cancelled(call, "cancelled");
-    pump(c);
+    pump(a);
+    arm(a);
     return LB_OK;
 }
 
-int async_dispatching(const lb_client *c)
+lb_call *async_keep(async_state *a, request_maker make, void *ctx, void (*free_ctx)(void *ctx),
+                    double ttl_s, lb_callback cb, void *userdata, lb_error *err)
 {
-    return c->async && c->async->dispatching > 0;
+    keeper *k = calloc(1, sizeof *k);
+    lb_request *r = k ? make(ctx, err) : NULL;
+    lb_call *call = r ? async_start(a, r, cb, userdata, err) : NULL;
+    if (!call) {
+        if (!k)
+            error_set(err, LB_ERR_NOMEM, 0, "out of memory");
+        free(k);
+        free_ctx(ctx);
+        return NULL;
+    }
+    k->make = make;
+    k->ctx = ctx;
+    k->free_ctx = free_ctx;
+    k->ttl = ttl_s;
+    k->interval = ttl_s / 3;
+    k->backoff = ttl_s / 12 < 5.0 ? ttl_s / 12 : 5.0;
+    k->deadline = now_s() + ttl_s;
+    call->keep = k;
+    return call;
 }
 
-size_t lb_client_pending(const lb_client *c)
+int async_dispatching(const async_state *a)
 {
-    if (!c || !c->async)
-        return 0;
-    return c->async->queued.count + c->async->running.count + c->async->failed.count;
+    return a->dispatching > 0;
 }
 
-void lb_client_fd_ready(lb_client *c, int fd, int events)
+size_t async_pending(const async_state *a)
 {
-    if (!c || !c->async)
-        return;
+    return a->queued.count + a->running.count + a->failed.count + a->sleeping.count;
+}
+
+void async_fd_ready(async_state *a, int fd, int events)
+{
     int mask = ((events & LB_WATCH_READ) ? CURL_CSELECT_IN : 0) |
                ((events & LB_WATCH_WRITE) ? CURL_CSELECT_OUT : 0);
     int running;
-    curl_multi_socket_action(c->async->multi, (curl_socket_t)fd, mask, &running);
-    dispatch(c);
+    curl_multi_socket_action(a->multi, (curl_socket_t)fd, mask, &running);
+    dispatch(a);
 }
 
-void lb_client_timer_fired(lb_client *c)
+void async_timer_fired(async_state *a)
 {
-    if (!c || !c->async)
-        return;
-    int running;
-    curl_multi_socket_action(c->async->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    dispatch(c);
+    double now = now_s();
+    /* The timer is shared: libcurl hears of it only when its own time has
+     * come (with a millisecond of slack for loops that round), so that a
+     * sleeper's wakeup never consumes libcurl's timer. */
+    if (a->curl_due >= 0 && now + 0.001 >= a->curl_due) {
+        a->curl_due = -1.0;
+        int running;
+        curl_multi_socket_action(a->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    keepers_wake(a, now);
+    dispatch(a);
 }
 
-lb_code lb_client_set_loop(lb_client *c, const lb_loop_hooks *hooks, lb_error *err)
+lb_code async_set_hooks(async_state *a, const lb_loop_hooks *hooks, lb_error *err)
 {
-    if (!c)
-        return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
-    if (hooks && hooks->version != LB_LOOP_HOOKS_VERSION)
-        return error_set(err, LB_ERR_INVALID, 0, "loop hooks version %u is unknown",
-                         hooks->version);
-    if (hooks && (!hooks->watch_fd || !hooks->set_timer))
-        return error_set(err, LB_ERR_INVALID, 0, "a loop hook is NULL");
-    if (lb_client_pending(c))
+    if (async_pending(a))
         return error_set(err, LB_ERR_INVALID, 0, "calls are pending; set the loop before them");
-    struct async_state *a = async_get(c);
-    if (!a)
-        return error_set(err, LB_ERR_NOMEM, 0, "out of memory");
-    a->has_hooks = hooks != NULL;
-    if (hooks)
+    if (hooks) {
         a->hooks = *hooks;
+        a->outside = 1;
+    } else {
+        use_own_loop(a);
+    }
     return LB_OK;
 }
 
-lb_code lb_client_run(lb_client *c, double timeout_s, lb_error *err)
+/* How long the built-in loop may sleep in poll(2): until the timer, the
+ * caller's end, or a second, whichever comes first (the bound makes a lost
+ * wakeup cost a second, never a hang). */
+static int own_wait_ms(const async_state *a, double now, double end)
 {
-    if (!c)
-        return error_set(err, LB_ERR_INVALID, 0, "client is NULL");
-    if (timeout_s != timeout_s) /* NaN */
-        return error_set(err, LB_ERR_INVALID, 0, "timeout_s is not a number");
-    struct async_state *a = c->async;
-    if (a && a->dispatching)
+    int wait_ms = lb_poll_set_timeout(&a->own, 1000);
+    if (end >= 0) {
+        double left = (end - now) * 1000.0 + 0.999;
+        if (left < wait_ms)
+            wait_ms = left < 0 ? 0 : (int)left;
+    }
+    return wait_ms;
+}
+
+lb_code async_run(async_state *a, double timeout_s, size_t *pending, lb_error *err)
+{
+    if (a->dispatching)
         return error_set(err, LB_ERR_INVALID, 0, "lb_client_run called from a callback");
-    if (!a || lb_client_pending(c) == 0)
-        return LB_OK;
-    if (a->has_hooks)
+    if (a->outside && async_pending(a))
         return error_set(err, LB_ERR_INVALID, 0, "an outside loop drives this client");
     double end = timeout_s < 0 ? -1.0 : now_s() + timeout_s;
     int passes = 0;
     struct pollfd *ready = NULL;
     size_t ready_cap = 0;
     lb_code rc = LB_OK;
-    while (lb_client_pending(c)) {
+    while (async_pending(a)) {
         double now = now_s();
-        if (end >= 0 && now >= end && passes++ > 0) { /* at least one pass, even for 0 */
-            rc = error_set(err, LB_ERR_UNAVAILABLE, 0,
-                           "%zu calls still pending after %g s", lb_client_pending(c), timeout_s);
+        if (end >= 0 && now >= end && passes++ > 0) /* at least one pass, even for 0 */
             break;
-        }
-        double wake = a->own.deadline;
-        if (end >= 0 && (wake < 0 || end < wake))
-            wake = end;
-        int wait_ms = wake < 0 ? 1000 : (int)((wake - now) * 1000.0 + 0.999);
-        if (wait_ms < 0)
-            wait_ms = 0;
-        if (wait_ms > 1000)
-            wait_ms = 1000; /* a bound, so that no lost wakeup can hang us */
-
         /* Poll a copy: callbacks change the set while we walk the results. */
-        if (ready_cap < a->own.count) {
-            struct pollfd *p = realloc(ready, a->own.count * sizeof *p);
+        size_t n = a->own.count;
+        if (ready_cap < n) {
+            struct pollfd *p = realloc(ready, n * sizeof *p);
             if (!p) {
                 rc = error_set(err, LB_ERR_NOMEM, 0, "out of memory");
                 break;
             }
             ready = p;
-            ready_cap = a->own.count;
+            ready_cap = n;
         }
-        size_t n = a->own.count;
         if (n)
             memcpy(ready, a->own.fds, n * sizeof *ready);
-        int got = poll(ready, (nfds_t)n, wait_ms);
-        for (size_t i = 0; got > 0 && i < n; i++) {
-            if (!ready[i].revents)
-                continue;
-            int ev = ((ready[i].revents & (POLLIN | POLLHUP | POLLERR)) ? LB_WATCH_READ : 0) |
-                     ((ready[i].revents & (POLLOUT | POLLERR)) ? LB_WATCH_WRITE : 0);
-            lb_client_fd_ready(c, ready[i].fd, ev);
-        }
-        if (a->own.deadline >= 0 && now_s() >= a->own.deadline) {
-            a->own.deadline = -1.0;
-            lb_client_timer_fired(c);
-        }
+        int got = poll(ready, (nfds_t)n, own_wait_ms(a, now, end));
+        for (size_t i = 0; got > 0 && i < n; i++)
+            if (ready[i].revents)
+                async_fd_ready(a, ready[i].fd, lb_poll_set_events(ready[i].revents));
+        if (lb_poll_set_timer_due(&a->own))
+            async_timer_fired(a);
     }
     free(ready);
+    if (pending)
+        *pending = async_pending(a);
     return rc;
 }
 
-void async_close(lb_client *c)
+void async_free(async_state *a)
 {
-    struct async_state *a = c->async;
     if (!a)
         return;
     a->closing = 1;
@@ -513,16 +604,15 @@ void async_close(lb_client *c)
         unwire(call);
         fire_cancelled(call, "the client was closed");
     }
-    call_list *waiting[] = {&a->queued, &a->failed};
-    for (size_t i = 0; i < 2; i++) {
+    call_list *waiting[] = {&a->queued, &a->failed, &a->sleeping};
+    for (size_t i = 0; i < 3; i++) {
         while (waiting[i]->head) {
             lb_call *call = waiting[i]->head;
             list_remove(waiting[i], call);
             fire_cancelled(call, "the client was closed");
         }
     }
-    if (a->has_hooks)
-        a->hooks.set_timer(a->hooks.loop_data, -1);
+    a->hooks.set_timer(a->hooks.loop_data, -1);
     for (size_t i = 0; i < a->orphan_count; i++) {
         curl_multi_remove_handle(a->multi, a->orphans[i]);
         curl_easy_cleanup(a->orphans[i]);
@@ -534,5 +624,4 @@ void async_close(lb_client *c)
     free(a->idle_easy);
     free(a->own.fds);
     free(a);
-    c->async = NULL;
 }

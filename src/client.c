@@ -1,17 +1,26 @@
-/* The client: its settings, its pool of transfer lanes, and from_env. */
+/* The client: its settings, from_env, and the two drivers it owns. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "client.h"
 #include "validate.h"
 
 #define DEFAULT_TIMEOUT_S 300.0
 #define DEFAULT_CONNECT_TIMEOUT_S 10.0
 #define DEFAULT_MAX_CONNECTIONS 20
 #define DEFAULT_MAX_RESPONSE_BYTES ((size_t)256 * 1024 * 1024)
+
+/* lb_client_options as each version of the header declared it. */
+static const size_t options_sizes[] = {
+    [1] = offsetof(lb_client_options, proxy),
+    [2] = sizeof(lb_client_options),
+};
+_Static_assert(sizeof options_sizes / sizeof options_sizes[0] == LB_CLIENT_OPTIONS_VERSION + 1,
+               "a size for every version of lb_client_options");
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_OK;
@@ -42,12 +51,22 @@ static int seconds_to_ms(double s, double dflt, long *ms)
     return 0;
 }
 
+/* The caller's options, of any version they were built with, over the
+ * defaults. */
+static lb_code read_options(const lb_client_options *opts, lb_client_options *o, lb_error *err)
+{
+    lb_client_options defaults = LB_CLIENT_OPTIONS_INIT;
+    *o = defaults;
+    if (opts && options_read(o, opts, options_sizes, LB_CLIENT_OPTIONS_VERSION) != 0)
+        return error_set(err, LB_ERR_INVALID, 0,
+                         "options version %u is unknown: this library reads 1 to %d "
+                         "(initialise with LB_CLIENT_OPTIONS_INIT)",
+                         opts->version, LB_CLIENT_OPTIONS_VERSION);
+    return LB_OK;
+}
+
 static lb_code check_options(const lb_client_options *o, lb_error *err)
 {
-    if (o->version != LB_CLIENT_OPTIONS_VERSION)
-        return error_set(err, LB_ERR_INVALID, 0,
-                         "options version %u is unknown (initialise with LB_CLIENT_OPTIONS_INIT)",
-                         o->version);
     long ms;
     if (seconds_to_ms(o->timeout_s, DEFAULT_TIMEOUT_S, &ms) != 0)
         return error_set(err, LB_ERR_INVALID, 0, "timeout_s must be a positive number of seconds");
@@ -56,80 +75,96 @@ static lb_code check_options(const lb_client_options *o, lb_error *err)
                          "connect_timeout_s must be a positive number of seconds");
     if (o->max_connections < 0)
         return error_set(err, LB_ERR_INVALID, 0, "max_connections is negative");
-    if (o->user_agent) {
-        lb_code rc = check_header_value("user agent", o->user_agent, 0, err);
-        if (rc != LB_OK)
-            return rc;
-    }
+    lb_code rc;
+    if (o->user_agent && (rc = check_header_value("user agent", o->user_agent, 0, err)) != LB_OK)
+        return rc;
     if (o->ca_file && !*o->ca_file)
         return error_set(err, LB_ERR_INVALID, 0, "ca_file is empty (pass NULL for the default)");
+    if (o->proxy && (rc = check_header_value("proxy", o->proxy, 1, err)) != LB_OK)
+        return rc;
     return LB_OK;
 }
 
-lb_client *lb_client_new(const char *base_url, const char *token, const lb_client_options *opts,
-                         lb_error *err)
+static void settings_free(lb_settings *s)
 {
-    lb_client_options defaults = LB_CLIENT_OPTIONS_INIT;
-    const lb_client_options *o = opts ? opts : &defaults;
-    if (check_base_url(base_url, err) != LB_OK || check_options(o, err) != LB_OK)
-        return NULL;
-    if (check_token(token, err) != LB_OK)
-        return NULL;
+    if (s->auth_header)
+        secure_zero(s->auth_header, strlen(s->auth_header));
+    free(s->auth_header);
+    free(s->base_url);
+    free(s->user_agent);
+    free(s->ca_file);
+    free(s->proxy);
+}
 
+/* 0, or -1 when out of memory (s then holds what was copied). */
+static int settings_init(lb_settings *s, const char *base_url, const char *token,
+                         const lb_client_options *o)
+{
+    int failed = 0;
+    s->base_url = dup_or_null(base_url, &failed);
+    if (s->base_url) {
+        size_t n = strlen(s->base_url);
+        while (n > 0 && s->base_url[n - 1] == '/')
+            s->base_url[--n] = '\0';
+    }
+    static const char bearer[] = "Authorization: Bearer ";
+    size_t alen = sizeof bearer + strlen(token);
+    s->auth_header = malloc(alen);
+    if (s->auth_header) {
+        snprintf(s->auth_header, alen, "%s%s", bearer, token);
+        s->token = s->auth_header + sizeof bearer - 1;
+    } else {
+        failed = 1;
+    }
+    s->user_agent = dup_or_null(o->user_agent ? o->user_agent : "liblitterbox/" LB_VERSION,
+                                &failed);
+    s->ca_file = dup_or_null(o->ca_file, &failed);
+    s->proxy = dup_or_null(o->proxy, &failed);
+    seconds_to_ms(o->timeout_s, DEFAULT_TIMEOUT_S, &s->timeout_ms);
+    seconds_to_ms(o->connect_timeout_s, DEFAULT_CONNECT_TIMEOUT_S, &s->connect_timeout_ms);
+    s->max_response_bytes = o->max_response_bytes ? o->max_response_bytes
+                                                  : DEFAULT_MAX_RESPONSE_BYTES;
+    s->log = o->log;
+    s->log_data = o->log_data;
+    return failed ? -1 : 0;
+}
+
+/* lb_client_new once the options are read. */
+static lb_client *client_new(const char *base_url, const char *token, const lb_client_options *o,
+                             lb_error *err)
+{
+    if (check_base_url(base_url, err) != LB_OK || check_options(o, err) != LB_OK ||
+        check_token(token, err) != LB_OK)
+        return NULL;
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK) {
         error_set(err, LB_ERR_NOMEM, 0, "libcurl could not start: %s",
                   curl_easy_strerror(curl_init_result));
         return NULL;
     }
-
     lb_client *c = calloc(1, sizeof *c);
     if (!c) {
         error_set(err, LB_ERR_NOMEM, 0, "out of memory");
         return NULL;
     }
-    int failed = 0;
-    c->base_url = dup_or_null(base_url, &failed);
-    if (c->base_url) {
-        size_t n = strlen(c->base_url);
-        while (n > 0 && c->base_url[n - 1] == '/')
-            c->base_url[--n] = '\0';
-    }
-    static const char bearer[] = "Authorization: Bearer ";
-    size_t alen = sizeof bearer + strlen(token);
-    c->auth_header = malloc(alen);
-    if (c->auth_header) {
-        snprintf(c->auth_header, alen, "%s%s", bearer, token);
-        c->token = c->auth_header + sizeof bearer - 1;
-    } else {
-        failed = 1;
-    }
-    c->user_agent = o->user_agent ? dup_or_null(o->user_agent, &failed)
-                                  : dup_or_null("liblitterbox/" LB_VERSION, &failed);
-    c->ca_file = dup_or_null(o->ca_file, &failed);
-    seconds_to_ms(o->timeout_s, DEFAULT_TIMEOUT_S, &c->timeout_ms);
-    seconds_to_ms(o->connect_timeout_s, DEFAULT_CONNECT_TIMEOUT_S, &c->connect_timeout_ms);
     c->max_connections = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
-    c->max_response_bytes = o->max_response_bytes ? o->max_response_bytes
-                                                  : DEFAULT_MAX_RESPONSE_BYTES;
-    c->log = o->log;
-    c->log_data = o->log_data;
-    int mutex_ok = !failed && pthread_mutex_init(&c->lock, NULL) == 0;
-    int cond_ok = mutex_ok && pthread_cond_init(&c->lane_free, NULL) == 0;
-    if (!cond_ok) {
-        if (mutex_ok)
-            pthread_mutex_destroy(&c->lock);
-        free(c->base_url);
-        if (c->auth_header)
-            secure_zero(c->auth_header, strlen(c->auth_header));
-        free(c->auth_header);
-        free(c->user_agent);
-        free(c->ca_file);
+    if (settings_init(&c->settings, base_url, token, o) != 0 ||
+        lane_pool_init(&c->lanes, c->max_connections) != 0) {
+        settings_free(&c->settings);
         free(c);
         error_set(err, LB_ERR_NOMEM, 0, "out of memory");
         return NULL;
     }
     return c;
+}
+
+lb_client *lb_client_new(const char *base_url, const char *token, const lb_client_options *opts,
+                         lb_error *err)
+{
+    lb_client_options o;
+    if (read_options(opts, &o, err) != LB_OK)
+        return NULL;
+    return client_new(base_url, token, &o, err);
 }
 
 /* Reads {prefix}{suffix} into name's value; NULL when unset. */
@@ -158,12 +193,12 @@ lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts,
         error_set(err, LB_ERR_INVALID, 0, "%s is not set", name);
         return NULL;
     }
-    lb_client_options o = LB_CLIENT_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    char *end = NULL;
+    lb_client_options o;
+    if (read_options(opts, &o, err) != LB_OK)
+        return NULL;
     const char *timeout = env_value(prefix, "SERVICE_TIMEOUT", name, sizeof name);
     if (timeout) {
+        char *end = NULL;
         errno = 0;
         double t = strtod(timeout, &end);
         if (errno || end == timeout || *end != '\0' || !(t > 0) || !isfinite(t) || t > 1e7) {
@@ -184,80 +219,27 @@ lb_client *lb_client_from_env(const char *prefix, const lb_client_options *opts,
         error_set(err, LB_ERR_INVALID, 0, "%s%s: %s", prefix, which, inner.message);
         return NULL;
     }
-    return lb_client_new(url, token, &o, err);
+    return client_new(url, token, &o, err);
 }
 
-lane *lane_take(lb_client *c)
+async_state *client_async(lb_client *c)
 {
-    pthread_mutex_lock(&c->lock);
-    while (!c->idle && c->lanes_out >= c->max_connections)
-        pthread_cond_wait(&c->lane_free, &c->lock);
-    lane *l = c->idle;
-    if (l)
-        c->idle = l->next;
-    c->lanes_out++;
-    pthread_mutex_unlock(&c->lock);
-    if (l)
-        return l;
-    l = calloc(1, sizeof *l);
-    if (l) {
-        l->multi = curl_multi_init();
-        l->easy = curl_easy_init();
-    }
-    if (!l || !l->multi || !l->easy) {
-        if (l) {
-            curl_multi_cleanup(l->multi);
-            curl_easy_cleanup(l->easy);
-            free(l);
-        }
-        pthread_mutex_lock(&c->lock);
-        c->lanes_out--;
-        pthread_cond_signal(&c->lane_free);
-        pthread_mutex_unlock(&c->lock);
-        return NULL;
-    }
-    return l;
-}
-
-static void lane_free(lane *l)
-{
-    curl_easy_cleanup(l->easy);
-    curl_multi_cleanup(l->multi);
-    free(l);
-}
-
-void lane_give(lb_client *c, lane *l)
-{
-    /* Every lane out is kept: there are never more than max_connections. */
-    pthread_mutex_lock(&c->lock);
-    l->next = c->idle;
-    c->idle = l;
-    c->lanes_out--;
-    pthread_cond_signal(&c->lane_free);
-    pthread_mutex_unlock(&c->lock);
+    if (!c->async)
+        c->async = async_new(c->max_connections);
+    return c->async;
 }
 
 void lb_client_close(lb_client *c)
 {
     if (!c)
         return;
-    if (c->async && async_dispatching(c)) {
+    if (c->async && async_dispatching(c->async)) {
         /* Closing here would free what the dispatch loop is walking. */
         fprintf(stderr, "liblitterbox: lb_client_close called from a completion callback\n");
         abort();
     }
-    async_close(c);
-    while (c->idle) {
-        lane *l = c->idle;
-        c->idle = l->next;
-        lane_free(l);
-    }
-    pthread_cond_destroy(&c->lane_free);
-    pthread_mutex_destroy(&c->lock);
-    secure_zero(c->auth_header, strlen(c->auth_header));
-    free(c->auth_header);
-    free(c->base_url);
-    free(c->user_agent);
-    free(c->ca_file);
+    async_free(c->async);
+    lane_pool_free(&c->lanes);
+    settings_free(&c->settings);
     free(c);
 }

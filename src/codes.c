@@ -1,4 +1,4 @@
-/* The result codes' names and families (sdk.md, Codes). */
+/* The result codes' names and families (docs/api.md, Result codes). */
 #include "util.h"
 
 static const struct {

@@ -1,9 +1,8 @@
 /* Sending a call and deciding its outcome. One engine for every call: the
  * easy handle is configured here, the body is decoded here as it arrives,
  * and engine_complete turns what came back into a result or an lb_error.
- * The blocking API runs a request on a lane (its own multi handle); the
- * non-blocking API drives the same requests on the client's shared multi
- * handle. */
+ * Whoever drives the handle (blocking.c on a lane of its own, async.c on
+ * the client's shared multi handle) calls these two and nothing else. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +56,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
             if (buf_append(&r->response, data, n < room ? n : room) != 0)
                 return stop_transfer(r, LB_ERR_NOMEM, "out of memory");
         }
-        if (r->received > r->client->max_response_bytes) {
+        if (r->received > r->settings->max_response_bytes) {
             r->error_body_cut = 1; /* enough read: classify what we have */
             return 0;
         }
         return n;
     }
-    if (r->received > r->client->max_response_bytes) {
+    if (r->received > r->settings->max_response_bytes) {
         char why[96];
         snprintf(why, sizeof why, "response body exceeds max_response_bytes (%zu)",
-                 r->client->max_response_bytes);
+                 r->settings->max_response_bytes);
         return stop_transfer(r, LB_ERR_RESPONSE, why);
     }
     if (streams(r)) {
@@ -95,7 +94,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 
 lb_code engine_setup(lb_request *r, CURL *easy)
 {
-    const lb_client *c = r->client;
+    const lb_settings *c = r->settings;
     r->easy = easy;
     r->status = 0;
     r->received = 0;
@@ -121,6 +120,12 @@ lb_code engine_setup(lb_request *r, CURL *easy)
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
+    if (c->proxy) {
+        /* Given explicitly, it serves every request (no_proxy is the
+         * environment's business, and "" means no proxy at all). */
+        SET(CURLOPT_PROXY, c->proxy);
+        SET(CURLOPT_NOPROXY, "");
+    }
     SET(CURLOPT_ERRORBUFFER, r->curl_error);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, r);
@@ -160,14 +165,14 @@ static void transport_failed(lb_request *r, CURLcode transport)
         /* Which limit passed is told by the time taken: the connect limit
          * only ends a call sooner than the whole-request limit would. */
         double elapsed_ms = (now_s() - r->started) * 1000.0;
-        int connect = r->client->connect_timeout_ms < r->client->timeout_ms &&
-                      elapsed_ms < (double)r->client->timeout_ms - 1.0;
+        int connect = r->settings->connect_timeout_ms < r->settings->timeout_ms &&
+                      elapsed_ms < (double)r->settings->timeout_ms - 1.0;
         if (connect)
             error_set(&r->error, code, 0, "connecting timed out after %g s (connect_timeout_s): %s",
-                      (double)r->client->connect_timeout_ms / 1000.0, why);
+                      (double)r->settings->connect_timeout_ms / 1000.0, why);
         else
             error_set(&r->error, code, 0, "request timed out after %g s (timeout_s): %s",
-                      (double)r->client->timeout_ms / 1000.0, why);
+                      (double)r->settings->timeout_ms / 1000.0, why);
         return;
     }
     error_set(&r->error, code, 0, "could not reach the service: %s", why);
@@ -213,7 +218,7 @@ static void decode_success(lb_request *r)
  * token only as ***, never a header value or a body. */
 static void log_call(const lb_request *r)
 {
-    const lb_client *c = r->client;
+    const lb_settings *c = r->settings;
     if (!c->log)
         return;
     lb_buf line = {0};
@@ -253,42 +258,9 @@ void engine_complete(lb_request *r, CURL *easy, CURLcode transport)
         decode_success(r);
     } else {
         const char *body = r->response.data ? r->response.data : "";
-        r->code = error_from_response((int)r->status, body, r->response.len, r->client->token,
+        r->code = error_from_response((int)r->status, body, r->response.len, r->settings->token,
                                       &r->error);
     }
     r->easy = NULL;
     log_call(r);
-}
-
-lb_code engine_run(lb_request *r)
-{
-    lane *l = lane_take(r->client);
-    if (!l)
-        return r->code = error_set(&r->error, LB_ERR_NOMEM, 0, "out of memory");
-    curl_easy_reset(l->easy);
-    if (engine_setup(r, l->easy) != LB_OK) {
-        lane_give(r->client, l);
-        return r->code = r->error.code;
-    }
-    CURLcode transport = CURLE_OK;
-    CURLMcode mc = curl_multi_add_handle(l->multi, l->easy);
-    int running = mc == CURLM_OK;
-    while (running && mc == CURLM_OK) {
-        mc = curl_multi_perform(l->multi, &running);
-        if (mc == CURLM_OK && running)
-            mc = curl_multi_poll(l->multi, NULL, 0, 1000, NULL);
-    }
-    if (mc != CURLM_OK) {
-        transport = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
-    } else {
-        int left;
-        CURLMsg *msg;
-        while ((msg = curl_multi_info_read(l->multi, &left)) != NULL)
-            if (msg->msg == CURLMSG_DONE && msg->easy_handle == l->easy)
-                transport = msg->data.result;
-    }
-    engine_complete(r, l->easy, transport);
-    curl_multi_remove_handle(l->multi, l->easy);
-    lane_give(r->client, l);
-    return r->code;
 }

@@ -1,38 +1,36 @@
-/* Building a call: the URL, the headers and the JSON body (wire.md,
- * Requests; sdk.md rules 1-2). Nothing here touches the network. */
+/* Building a call: the URL, the headers and the JSON body (docs/wire.md,
+ * Requests and Create). Nothing here touches the network. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-
-#include "engine.h"
+#include "request.h"
 
 static lb_code nomem(lb_error *err)
 {
     return error_set(err, LB_ERR_NOMEM, 0, "out of memory");
 }
 
-lb_request *request_new(lb_client *c, const char *method, const char *path, result_kind kind,
-                        int send_token, lb_error *err)
+lb_request *request_new(const lb_settings *s, const char *method, const char *path,
+                        result_kind kind, int send_token, lb_error *err)
 {
     lb_request *r = calloc(1, sizeof *r);
     if (!r) {
         nomem(err);
         return NULL;
     }
-    r->client = c;
+    r->settings = s;
     r->body.secret = 1; /* env values, proxy header values */
     r->method = method;
     r->kind = kind;
-    r->send_token = send_token;
-    size_t n = strlen(c->base_url) + strlen(path) + 1;
+    size_t n = strlen(s->base_url) + strlen(path) + 1;
     r->url = malloc(n);
     if (!r->url) {
         free(r);
         nomem(err);
         return NULL;
     }
-    snprintf(r->url, n, "%s%s", c->base_url, path);
+    snprintf(r->url, n, "%s%s", s->base_url, path);
     if (request_header(r, "Accept", "application/json", err) != LB_OK ||
         /* libcurl would otherwise wait for a 100 Continue on large bodies */
         request_header(r, "Expect", "", err) != LB_OK) {
@@ -40,7 +38,7 @@ lb_request *request_new(lb_client *c, const char *method, const char *path, resu
         return NULL;
     }
     if (send_token) {
-        struct curl_slist *h = curl_slist_append(r->headers, c->auth_header);
+        struct curl_slist *h = curl_slist_append(r->headers, s->auth_header);
         if (!h) {
             request_free(r);
             nomem(err);
@@ -248,6 +246,13 @@ lb_code request_proxy_body(lb_request *r, const char *name, const char *target,
     close_object(&o);
     close_object(&o);
     return finish_body(r, &o, err);
+}
+
+void *request_take_result(lb_request *r)
+{
+    void *result = r->result;
+    r->result = NULL;
+    return result;
 }
 
 void request_free(lb_request *r)

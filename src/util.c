@@ -104,6 +104,7 @@ lb_code error_set(lb_error *err, lb_code code, int http_status, const char *fmt,
     err->http_status = http_status;
     utf8_copy(err->message, sizeof err->message, tmp, strlen(tmp));
     err->error_code[0] = '\0';
+    memset(err->reserved, 0, sizeof err->reserved);
     return code;
 }
 
@@ -185,5 +186,15 @@ int rfc3339_format(long long unix_s, char *dst, size_t dst_size)
         return -1;
     if (strftime(dst, dst_size, "%Y-%m-%dT%H:%M:%S+00:00", &tm) == 0)
         return -1;
+    return 0;
+}
+
+int options_read(void *dst, const void *src, const size_t *sizes, unsigned current)
+{
+    unsigned version;
+    memcpy(&version, src, sizeof version);
+    if (version < 1 || version > current)
+        return -1;
+    memcpy(dst, src, sizes[version]);
     return 0;
 }

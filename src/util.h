@@ -37,4 +37,13 @@ void utf8_copy(char *dst, size_t dst_size, const char *src, size_t src_len);
 int rfc3339_format(long long unix_s, char *dst, size_t dst_size);
 void secure_zero(void *p, size_t n);
 
+/* Reads a caller's option struct (lb_client_options, lb_create_opts,
+ * lb_loop_hooks: each starts with `unsigned int version`) into dst, which
+ * holds the defaults of the library's own version: only the bytes of the
+ * version the caller declares are read, so a program built against an
+ * older header is never read past its struct. sizes[v] is the size of
+ * version v, for v = 1..current. 0, or -1 when the version is outside
+ * 1..current (dst is then unchanged). */
+int options_read(void *dst, const void *src, const size_t *sizes, unsigned current);
+
 #endif

@@ -1,4 +1,5 @@
-/* Argument checks, made before anything is sent (sdk.md rule 3). Each is a
+/* Argument checks, made before anything is sent (docs/api.md,
+ * Argument checks). Each is a
  * pure function of its input and names the argument it refuses. */
 #include <string.h>
 #include <strings.h>

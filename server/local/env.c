@@ -21,8 +21,8 @@ int local_env_key_ok(const char *key)
     return 1;
 }
 
-int local_env_args(local_buf *b, const char *const *keys, const char *const *values, size_t n,
-                   char *why, size_t why_size)
+int local_env_args(sbuf *b, const char *const *keys, const char *const *values, size_t n, char *why,
+                   size_t why_size)
 {
     for (size_t i = 0; i < n; i++) {
         if (!local_env_key_ok(keys[i])) {
@@ -30,9 +30,9 @@ int local_env_args(local_buf *b, const char *const *keys, const char *const *val
             snprintf(why, why_size, "env key %zu is not a plain name ([A-Za-z_][A-Za-z0-9_]*)", i);
             return -1;
         }
-        local_buf_arg(b, "--setenv");
-        local_buf_arg(b, keys[i]);
-        local_buf_arg(b, values[i] ? values[i] : "");
+        sbuf_arg(b, "--setenv");
+        sbuf_arg(b, keys[i]);
+        sbuf_arg(b, values[i] ? values[i] : "");
     }
     return 0;
 }

@@ -34,78 +34,6 @@ long long local_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void local_buf_add(local_buf *b, const void *data, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        /* Not realloc: the old block may hold env values; wipe it. */
-        char *p = malloc(cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        if (b->len) memcpy(p, b->data, b->len);
-        if (b->data) {
-            local_wipe(b->data, b->cap);
-            free(b->data);
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void local_buf_str(local_buf *b, const char *s)
-{
-    local_buf_add(b, s, strlen(s));
-}
-
-void local_buf_arg(local_buf *b, const char *s)
-{
-    local_buf_add(b, s, strlen(s) + 1);
-}
-
-void local_buf_printf(local_buf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        local_buf_add(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->failed = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    local_buf_add(b, big, (size_t)n);
-    free(big);
-}
-
-void local_buf_wipe(local_buf *b)
-{
-    if (b->data) {
-        local_wipe(b->data, b->cap);
-        free(b->data);
-    }
-    memset(b, 0, sizeof *b);
-}
-
 char *local_path(const char *dir, const char *name)
 {
     size_t a = strlen(dir), n = strlen(name);
@@ -167,10 +95,10 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
         snprintf(why, why_size, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    local_buf b = {0};
+    sbuf b = {0};
     char chunk[4096];
     int bad = 0;
-    local_buf_add(&b, "", 0);
+    sbuf_add(&b, "", 0);
     for (;;) {
         ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR) continue;
@@ -185,7 +113,7 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
             bad = 1;
             break;
         }
-        local_buf_add(&b, chunk, (size_t)r);
+        sbuf_add(&b, chunk, (size_t)r);
     }
     local_wipe(chunk, sizeof chunk);
     close(fd);
@@ -194,7 +122,7 @@ char *local_read_file(const char *path, size_t max, size_t *len_out, char *why, 
         bad = 1;
     }
     if (bad) {
-        local_buf_wipe(&b);
+        sbuf_wipe(&b);
         return NULL;
     }
     if (len_out) *len_out = b.len;
@@ -215,43 +143,149 @@ int local_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid, char *why, 
     return 0;
 }
 
-/* Removes what dirfd/name is; depth-first through directories. */
-static int remove_at(int dirfd, const char *name, int depth, char *why, size_t why_size)
+/* rm -rf of a tree a session made, however deep: a session can nest
+ * folders far beyond any fixed depth, and a host whose folder cannot go
+ * can never be deleted. So no recursion and no fd per level: one directory
+ * is open at a time; going down remembers the folder's name and its
+ * parent's identity (memory grows with the depth, nothing else), and going
+ * back up opens ".." and checks it is that parent before removing the
+ * emptied child from it. Every process of the host is gone by then, so the
+ * tree holds still. Folders are made writable and searchable on the way
+ * down (a session may chmod its files). */
+typedef struct level {
+    char *name; /* in its parent */
+    dev_t parent_dev;
+    ino_t parent_ino;
+} level;
+
+static int open_dir_at(int dirfd, const char *name)
 {
-    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;
-    if (errno != EISDIR && errno != EPERM && errno != EACCES) goto fail;
-    if (depth > 256) {
-        snprintf(why, why_size, "cannot remove %s: nested too deep", name);
-        return -1;
-    }
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == EACCES) {
         /* A session may have taken the rights away from its own folder. */
         fchmodat(dirfd, name, 0700, 0);
         fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
-    if (fd < 0) goto fail;
-    fchmod(fd, 0700);
-    DIR *d = fdopendir(fd);
+    if (fd >= 0) fchmod(fd, 0700);
+    return fd;
+}
+
+/* One pass over fd: removes every entry that is not a folder, and returns
+ * the name of the first folder (malloc'd), or NULL when fd is now empty.
+ * -1 in *failed with why on an error. */
+static char *clear_files(int fd, const char *top, int *failed, char *why, size_t why_size)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
     if (!d) {
-        close(fd);
-        goto fail;
+        if (dup_fd >= 0) close(dup_fd);
+        snprintf(why, why_size, "cannot read a folder below %s: %s", top, strerror(errno));
+        *failed = 1;
+        return NULL;
     }
-    int rc = 0;
+    rewinddir(d);
+    char *folder = NULL;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    while (!folder && (e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (remove_at(fd, e->d_name, depth + 1, why, why_size) != 0) rc = -1;
+        if (unlinkat(fd, e->d_name, 0) == 0 || errno == ENOENT) continue;
+        if (errno != EISDIR && errno != EPERM && errno != EACCES) {
+            snprintf(why, why_size, "cannot remove %s below %s: %s", e->d_name, top,
+                     strerror(errno));
+            *failed = 1;
+            break;
+        }
+        folder = strdup(e->d_name);
+        if (!folder) {
+            snprintf(why, why_size, "out of memory removing %s", top);
+            *failed = 1;
+        }
     }
     closedir(d);
-    if (rc != 0) return rc;
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) return 0;
-fail:
-    snprintf(why, why_size, "cannot remove %s: %s", name, strerror(errno));
-    return -1;
+    return folder;
 }
 
 int local_remove_tree(const char *path, char *why, size_t why_size)
 {
-    return remove_at(AT_FDCWD, path, 0, why, why_size);
+    if (unlink(path) == 0 || errno == ENOENT) return 0;
+    if (errno != EISDIR && errno != EPERM && errno != EACCES) {
+        snprintf(why, why_size, "cannot remove %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int fd = open_dir_at(AT_FDCWD, path);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        snprintf(why, why_size, "cannot remove %s: %s", path, strerror(errno));
+        return -1;
+    }
+    level *stack = NULL;
+    size_t depth = 0, cap = 0;
+    int rc = -1;
+    for (;;) {
+        int failed = 0;
+        char *name = clear_files(fd, path, &failed, why, why_size);
+        if (failed) {
+            free(name);
+            break;
+        }
+        if (name) {
+            struct stat here;
+            int sub = fstat(fd, &here) == 0 ? open_dir_at(fd, name) : -1;
+            if (sub < 0) {
+                snprintf(why, why_size, "cannot remove %s below %s: %s", name, path,
+                         strerror(errno));
+                free(name);
+                break;
+            }
+            if (depth == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                level *grown = realloc(stack, ncap * sizeof *grown);
+                if (!grown) {
+                    snprintf(why, why_size, "out of memory removing %s", path);
+                    close(sub);
+                    free(name);
+                    break;
+                }
+                stack = grown;
+                cap = ncap;
+            }
+            stack[depth++] = (level){name, here.st_dev, here.st_ino};
+            close(fd);
+            fd = sub;
+            continue;
+        }
+        /* This folder is empty: remove it from its parent. */
+        if (depth == 0) {
+            close(fd);
+            fd = -1;
+            if (rmdir(path) == 0 || errno == ENOENT)
+                rc = 0;
+            else
+                snprintf(why, why_size, "cannot remove %s: %s", path, strerror(errno));
+            break;
+        }
+        level *up = &stack[depth - 1];
+        int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat pst;
+        if (parent < 0 || fstat(parent, &pst) != 0 || pst.st_dev != up->parent_dev ||
+            pst.st_ino != up->parent_ino) {
+            snprintf(why, why_size, "cannot remove %s: a folder below it moved", path);
+            if (parent >= 0) close(parent);
+            break;
+        }
+        close(fd);
+        fd = parent;
+        if (unlinkat(fd, up->name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+            snprintf(why, why_size, "cannot remove %s below %s: %s", up->name, path,
+                     strerror(errno));
+            break;
+        }
+        free(up->name);
+        depth--;
+    }
+    if (fd >= 0) close(fd);
+    while (depth)
+        free(stack[--depth].name);
+    free(stack);
+    return rc;
 }

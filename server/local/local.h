@@ -1,6 +1,6 @@
 /* The local provider's parts (server/provider_local.c glues them):
  *
- *   files.c    paths, files written with their mode, a byte buffer, rm -rf
+ *   files.c    paths, files written with their mode, rm -rf
  *   run.c      programs started with execve and an argv array (never a
  *              shell): run-and-wait, and the detached start of an sshd
  *   proc.c     /proc: is a pid our sshd, the process tree below it, kill it
@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../buf.h"
+
 #define LOCAL_IMAGE "local"
 #define LOCAL_SSHD "/usr/sbin/sshd"
 #define LOCAL_BWRAP "/usr/bin/bwrap"
@@ -38,22 +40,6 @@
 #define LOCAL_SESSION_MOUNT "/run/litterbox-session"
 
 /* ---- files.c ---- */
-
-/* A growable byte buffer; on allocation failure `failed` is set and later
- * appends do nothing. */
-typedef struct local_buf {
-    char *data;
-    size_t len, cap;
-    int failed;
-} local_buf;
-
-void local_buf_add(local_buf *b, const void *data, size_t n);
-void local_buf_str(local_buf *b, const char *s);
-void local_buf_printf(local_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s and its terminating NUL: one entry of a NUL-separated list. */
-void local_buf_arg(local_buf *b, const char *s);
-/* Zeroes and frees. */
-void local_buf_wipe(local_buf *b);
 
 /* malloc'd "a/b"; NULL on allocation failure. */
 char *local_path(const char *dir, const char *name);
@@ -175,7 +161,7 @@ typedef struct local_sandbox {
 
 /* Appends bwrap's options for a session of this host to b (NUL-separated,
  * for `bwrap --args FD`). */
-void local_sandbox_args(local_buf *b, const local_sandbox *s);
+void local_sandbox_args(sbuf *b, const local_sandbox *s);
 /* As root: the uid/gid of LOCAL_SANDBOX_USER, created with useradd when
  * missing. 0, or -1 with why. */
 int local_sandbox_user(uid_t *uid, gid_t *gid, char *why, size_t why_size);
@@ -188,7 +174,7 @@ const char *local_inner_shell(void);
 int local_env_key_ok(const char *key);
 /* Appends `--setenv KEY VALUE` for each entry (values as given, any byte
  * but NUL). -1 with why on a key that is not a plain name. */
-int local_env_args(local_buf *b, const char *const *keys, const char *const *values, size_t n,
-                   char *why, size_t why_size);
+int local_env_args(sbuf *b, const char *const *keys, const char *const *values, size_t n, char *why,
+                   size_t why_size);
 
 #endif

@@ -24,17 +24,17 @@ const char *local_inner_shell(void)
     return access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
 }
 
-static void opt2(local_buf *b, const char *opt, const char *a)
+static void opt2(sbuf *b, const char *opt, const char *a)
 {
-    local_buf_arg(b, opt);
-    local_buf_arg(b, a);
+    sbuf_arg(b, opt);
+    sbuf_arg(b, a);
 }
 
-static void opt3(local_buf *b, const char *opt, const char *a, const char *c)
+static void opt3(sbuf *b, const char *opt, const char *a, const char *c)
 {
-    local_buf_arg(b, opt);
-    local_buf_arg(b, a);
-    local_buf_arg(b, c);
+    sbuf_arg(b, opt);
+    sbuf_arg(b, a);
+    sbuf_arg(b, c);
 }
 
 static int is_dir(const char *p)
@@ -105,7 +105,7 @@ static int reachable(const local_sandbox *s, const char *path)
 
 /* An empty tmpfs over a folder, /dev/null over a file; nothing for what
  * does not exist or the session user could not reach anyway. */
-static void hide(local_buf *b, const local_sandbox *s, const char *path)
+static void hide(sbuf *b, const local_sandbox *s, const char *path)
 {
     char *real = realpath(path, NULL);
     struct stat st;
@@ -118,7 +118,7 @@ static void hide(local_buf *b, const local_sandbox *s, const char *path)
     free(real);
 }
 
-void local_sandbox_args(local_buf *b, const local_sandbox *s)
+void local_sandbox_args(sbuf *b, const local_sandbox *s)
 {
     opt3(b, "--ro-bind", "/", "/");
     opt2(b, "--dev", "/dev");
@@ -149,34 +149,41 @@ void local_sandbox_args(local_buf *b, const local_sandbox *s)
     for (int i = 0; resolver[i]; i++)
         opt3(b, "--ro-bind-try", resolver[i], resolver[i]);
 
-    local_buf hb = {0}, tb = {0};
-    local_buf_printf(&hb, "%s/home", s->session_dir);
-    local_buf_printf(&tb, "%s/tmp", s->session_dir);
+    sbuf hb = {0}, tb = {0};
+    sbuf_addf(&hb, "%s/home", s->session_dir);
+    sbuf_addf(&tb, "%s/tmp", s->session_dir);
     if (hb.failed || tb.failed)
         b->failed = 1;
     else {
         opt3(b, "--bind", hb.data, s->sandbox_home);
         opt3(b, "--bind", tb.data, "/tmp");
     }
-    local_buf_wipe(&hb);
-    local_buf_wipe(&tb);
+    sbuf_wipe(&hb);
+    sbuf_wipe(&tb);
     opt2(b, "--tmpfs", "/var/tmp");
     opt2(b, "--chdir", s->sandbox_home);
 
-    local_buf_arg(b, "--unshare-pid");
-    local_buf_arg(b, "--unshare-ipc");
-    local_buf_arg(b, "--unshare-uts");
-    local_buf_arg(b, "--unshare-cgroup-try");
+    /* A user namespace of its own, in which no further one can be made
+     * (`unshare -U -r` would hand the session a root it can use against
+     * kernel interfaces), and a network of its own: only its loopback, so
+     * no reaching the API, other hosts' sshd, or anything beyond. */
+    sbuf_arg(b, "--unshare-user");
+    sbuf_arg(b, "--disable-userns");
+    sbuf_arg(b, "--unshare-net");
+    sbuf_arg(b, "--unshare-pid");
+    sbuf_arg(b, "--unshare-ipc");
+    sbuf_arg(b, "--unshare-uts");
+    sbuf_arg(b, "--unshare-cgroup-try");
     opt2(b, "--hostname", s->hostname);
-    local_buf_arg(b, "--die-with-parent");
+    sbuf_arg(b, "--die-with-parent");
     opt2(b, "--cap-drop", "ALL");
 
     opt3(b, "--setenv", "HOME", s->sandbox_home);
     opt3(b, "--setenv", "SHELL", s->inner_shell);
     opt3(b, "--setenv", "USER", s->login_user);
     opt3(b, "--setenv", "LOGNAME", s->login_user);
-    local_buf_arg(b, "--unsetenv");
-    local_buf_arg(b, "MAIL");
+    sbuf_arg(b, "--unsetenv");
+    sbuf_arg(b, "MAIL");
 }
 
 /* sshd (without PAM) refuses a locked account ("!..." in shadow), key or

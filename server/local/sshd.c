@@ -53,43 +53,45 @@ char *local_sshd_needle(const char *host_dir)
 
 int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_t why_size)
 {
-    local_buf b = {0};
-    local_buf_printf(&b,
-                     "# litterbox-server: the sshd of one local host. Written by the server;\n"
-                     "# holds no env value (see session/bwrap.args).\n"
-                     "Port %d\n"
-                     "ListenAddress 127.0.0.1\n"
-                     "AddressFamily inet\n"
-                     "HostKey %s/ssh_host_ed25519_key\n"
-                     "PidFile none\n"
-                     "AllowUsers %s\n"
-                     "AuthorizedKeysFile %s/authorized_keys\n"
-                     "AuthenticationMethods publickey\n"
-                     "PubkeyAuthentication yes\n"
-                     "PasswordAuthentication no\n"
-                     "KbdInteractiveAuthentication no\n"
-                     "HostbasedAuthentication no\n"
-                     "PermitEmptyPasswords no\n"
-                     "PermitRootLogin %s\n"
-                     "UsePAM no\n"
-                     "StrictModes %s\n"
-                     "PermitUserEnvironment no\n"
-                     "PermitUserRC no\n"
-                     "DisableForwarding yes\n"
-                     "AllowTcpForwarding no\n"
-                     "AllowStreamLocalForwarding no\n"
-                     "AllowAgentForwarding no\n"
-                     "X11Forwarding no\n"
-                     "PermitTunnel no\n"
-                     "PermitTTY yes\n"
-                     "PrintMotd no\n"
-                     "PrintLastLog no\n"
-                     "Banner none\n"
-                     "LoginGraceTime 30\n"
-                     "LogLevel INFO\n",
-                     port, c->host_dir, c->login_user, c->session_dir,
-                     c->force_command ? "prohibit-password" : "no", c->strict_modes ? "yes" : "no");
-    if (access(SFTP_SERVER, X_OK) == 0) local_buf_str(&b, "Subsystem sftp " SFTP_SERVER "\n");
+    sbuf b = {0};
+    sbuf_addf(&b,
+              "# litterbox-server: the sshd of one local host. Written by the server;\n"
+              "# holds no env value (see session/bwrap.args).\n"
+              "Port %d\n"
+              "ListenAddress 127.0.0.1\n"
+              "AddressFamily inet\n"
+              "HostKey %s/ssh_host_ed25519_key\n"
+              "PidFile none\n"
+              "AllowUsers %s\n"
+              "AuthorizedKeysFile %s/authorized_keys\n"
+              "AuthenticationMethods publickey\n"
+              "PubkeyAuthentication yes\n"
+              "PasswordAuthentication no\n"
+              "KbdInteractiveAuthentication no\n"
+              "HostbasedAuthentication no\n"
+              "PermitEmptyPasswords no\n"
+              "PermitRootLogin %s\n"
+              "UsePAM no\n"
+              "StrictModes %s\n"
+              "PermitUserEnvironment no\n"
+              "PermitUserRC no\n"
+              "DisableForwarding yes\n"
+              "AllowTcpForwarding no\n"
+              "AllowStreamLocalForwarding no\n"
+              "AllowAgentForwarding no\n"
+              "X11Forwarding no\n"
+              "PermitTunnel no\n"
+              "PermitTTY yes\n"
+              "PrintMotd no\n"
+              "PrintLastLog no\n"
+              "Banner none\n"
+              "LoginGraceTime 10\n"
+              "MaxStartups 4:50:10\n"
+              "MaxAuthTries 3\n"
+              "LogLevel INFO\n",
+              port, c->host_dir, c->login_user, c->session_dir,
+              c->force_command ? "prohibit-password" : "no", c->strict_modes ? "yes" : "no");
+    if (access(SFTP_SERVER, X_OK) == 0) sbuf_adds(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
     /* SHLVL=1: the login user's bash then counts as a nested shell and does
@@ -97,22 +99,22 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
      * command sshd starts (the machine's root rc is no business of a host's
      * session, and can take seconds). */
     if (c->force_command)
-        local_buf_printf(&b, "SetEnv SHLVL=1\nForceCommand %s\n", c->force_command);
+        sbuf_addf(&b, "SetEnv SHLVL=1\nForceCommand %s\n", c->force_command);
     else
-        local_buf_printf(&b,
-                         "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
-                         "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
-                         c->inner_shell, c->inner_shell, c->session_dir);
+        sbuf_addf(&b,
+                  "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
+                  "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
+                  c->inner_shell, c->inner_shell, c->session_dir);
     if (b.failed) {
         snprintf(why, why_size, "out of memory");
-        local_buf_wipe(&b);
+        sbuf_wipe(&b);
         return -1;
     }
     char *path = local_path(c->host_dir, "sshd_config");
     int rc = path ? local_write_file(path, b.data, b.len, 0600, why, why_size) : -1;
     if (!path) snprintf(why, why_size, "out of memory");
     free(path);
-    local_buf_wipe(&b);
+    sbuf_wipe(&b);
     return rc;
 }
 

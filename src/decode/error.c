@@ -1,5 +1,5 @@
 /* The error classifier: a non-2xx response to a code and a one-line message
- * (sdk.md rules 4 and 5). A pure function of status and body. */
+ * (docs/api.md). A pure function of status and body. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,67 +90,67 @@ static int append_redacted(lb_buf *b, const char *s, size_t len, const char *sec
 }
 
 /* "loc.parts: msg" for each entry of a 422 detail list, joined by "; ". */
-static int append_validation_list(lb_buf *b, yajl_val list)
+static int append_validation_list(lb_buf *b, const json_node *list)
 {
-    for (size_t i = 0; i < list->u.array.len; i++) {
-        yajl_val entry = list->u.array.values[i];
-        yajl_val loc = json_get(entry, "loc");
-        yajl_val msg = json_get(entry, "msg");
-        if (i && buf_append_str(b, "; ") != 0)
+    for (const json_node *entry = list->first; entry; entry = entry->next) {
+        const json_node *loc = json_member(entry, "loc");
+        const json_node *msg = json_member(entry, "msg");
+        if (entry != list->first && buf_append_str(b, "; ") != 0)
             return -1;
         size_t parts = 0;
-        for (size_t k = 0; YAJL_IS_ARRAY(loc) && k < loc->u.array.len; k++) {
-            yajl_val part = loc->u.array.values[k];
-            char num[32];
-            const char *text = YAJL_IS_STRING(part) ? JSON_STR(part) : NULL;
-            if (!text && YAJL_IS_NUMBER(part)) {
-                snprintf(num, sizeof num, "%s", part->u.number.r);
-                text = num;
-            }
-            if (!text)
-                continue;
-            if ((parts++ && buf_append_str(b, ".") != 0) || buf_append_str(b, text) != 0)
+        for (const json_node *part = loc && loc->type == JSON_ARRAY ? loc->first : NULL; part;
+             part = part->next) {
+            if (part->type != JSON_STRING && part->type != JSON_NUMBER)
+                continue; /* a number as sent: an index into a list */
+            if ((parts++ && buf_append_str(b, ".") != 0) ||
+                buf_append(b, part->text, part->len) != 0)
                 return -1;
         }
         if (parts && buf_append_str(b, ": ") != 0)
             return -1;
-        const char *m = YAJL_IS_STRING(msg) ? JSON_STR(msg) : "invalid value";
-        if (buf_append_str(b, m) != 0)
+        int rc = msg && msg->type == JSON_STRING ? buf_append(b, msg->text, msg->len)
+                                                 : buf_append_str(b, "invalid value");
+        if (rc != 0)
             return -1;
     }
     return 0;
 }
 
+/* Fills err->error_code from the body's string error_code: redacted and
+ * escaped whole, then cut (a cut first could leave a prefix of the token
+ * that no longer matches it). -1 on ENOMEM. */
+static int take_error_code(const json_node *code, const char *secret, lb_error *err)
+{
+    if (!code || code->type != JSON_STRING)
+        return 0;
+    lb_buf clean = {0}, line = {0};
+    int bad = append_redacted(&clean, code->text, code->len, secret) != 0 ||
+              append_escaped(&line, clean.data, clean.len, 0) != 0;
+    if (!bad)
+        utf8_copy(err->error_code, sizeof err->error_code, line.data ? line.data : "", line.len);
+    buf_free(&clean);
+    buf_free(&line);
+    return bad ? -1 : 0;
+}
+
 /* The message from a JSON error body: 1 when the body was such an object
  * (detail taken or "HTTP <status>"), 0 when it was not a JSON object, -1 on
- * ENOMEM. *has_detail says whether a string detail was there. */
-static int message_from_json(lb_buf *raw, yajl_val doc, int status, int *has_detail,
+ * ENOMEM. *has_detail says whether a string detail was there. Texts are
+ * taken with their length: a \u0000 in them is escaped with the rest. */
+static int message_from_json(lb_buf *raw, const json_node *doc, int status, int *has_detail,
                              const char *secret, lb_error *err)
 {
     *has_detail = 0;
-    if (!YAJL_IS_OBJECT(doc))
+    if (!doc || doc->type != JSON_OBJECT)
         return 0;
-    yajl_val detail = json_get(doc, "detail");
-    yajl_val code = json_get(doc, "error_code");
-    if (YAJL_IS_STRING(code)) {
-        /* Redacted and escaped whole, then cut: a cut first could leave a
-         * prefix of the token that no longer matches it. */
-        lb_buf clean = {0}, line = {0};
-        int bad = append_redacted(&clean, JSON_STR(code), strlen(JSON_STR(code)), secret) != 0 ||
-                  append_escaped(&line, clean.data, clean.len, 0) != 0;
-        if (!bad)
-            utf8_copy(err->error_code, sizeof err->error_code, line.data ? line.data : "",
-                      line.len);
-        buf_free(&clean);
-        buf_free(&line);
-        if (bad)
-            return -1;
-    }
+    const json_node *detail = json_member(doc, "detail");
+    if (take_error_code(json_member(doc, "error_code"), secret, err) != 0)
+        return -1;
     int rc;
-    if (YAJL_IS_STRING(detail)) {
+    if (detail && detail->type == JSON_STRING) {
         *has_detail = 1;
-        rc = buf_append_str(raw, JSON_STR(detail));
-    } else if (YAJL_IS_ARRAY(detail) && detail->u.array.len > 0) {
+        rc = buf_append(raw, detail->text, detail->len);
+    } else if (detail && detail->type == JSON_ARRAY && detail->count > 0) {
         rc = append_validation_list(raw, detail);
     } else {
         char line[32];
@@ -171,13 +171,14 @@ lb_code error_from_response(int status, const char *body, size_t len, const char
     err->http_status = status;
     err->error_code[0] = '\0';
     err->message[0] = '\0';
+    memset(err->reserved, 0, sizeof err->reserved);
 
     lb_buf raw = {0}, line = {0}, redacted = {0};
-    yajl_val doc = NULL;
+    json_doc *doc = NULL;
     int has_detail = 0, from_json = 0;
-    lb_error ignored;
-    if (len > 0 && json_tree_parse(body, len, &doc, &ignored) == LB_OK)
-        from_json = message_from_json(&raw, doc, status, &has_detail, secret, err);
+    /* A body that is not JSON (or one memory ran out on) is quoted instead. */
+    if (len > 0 && json_doc_parse(body, len, &doc, NULL) == LB_OK)
+        from_json = message_from_json(&raw, json_doc_root(doc), status, &has_detail, secret, err);
     if (from_json < 0)
         goto nomem;
 
@@ -219,13 +220,13 @@ lb_code error_from_response(int status, const char *body, size_t len, const char
     buf_free(&raw);
     buf_free(&line);
     buf_free(&redacted);
-    yajl_tree_free(doc);
+    json_doc_free(doc);
     return code;
 
 nomem:
     buf_free(&raw);
     buf_free(&line);
     buf_free(&redacted);
-    yajl_tree_free(doc);
+    json_doc_free(doc);
     return error_set(err == &scratch ? NULL : err, LB_ERR_NOMEM, status, "out of memory");
 }

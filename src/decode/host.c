@@ -1,10 +1,13 @@
-/* Host records from JSON, decoded as the bytes arrive (sdk.md rules 6, 13).
+/* Host records from JSON, decoded as the bytes arrive (docs/api.md, and
+ * docs/wire.md for the record).
  *
- * A yajl event parser walks the body; the fields of the host being read are
- * gathered in one scratch buffer, and when its object closes they are copied
- * into a single allocation holding the lb_host and all its strings. A list
- * of 100,000 hosts is therefore never held twice: neither the body nor a
- * parse tree is kept, only the finished records. */
+ * The library's reader (json_stream.c) walks the body; the fields of the
+ * host being read are gathered in one scratch buffer, and when its object
+ * closes they are copied into a single allocation holding the lb_host and
+ * all its strings. Most records skip even that: the whole-record shortcut
+ * below reads them straight from the chunk. A list of 100,000 hosts is
+ * therefore never held twice: neither the body nor a parse tree is kept,
+ * only the finished records. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +95,7 @@ struct field_value {
 };
 
 struct host_decoder {
+    struct host_road road; /* first: the test support reaches it (decode.h) */
     json_stream *parser;
     int list;            /* a JSON array of hosts is expected */
     size_t depth;        /* nesting depth of the event being handled */
@@ -102,8 +106,6 @@ struct host_decoder {
     int seen_top;        /* the top-level value has started */
     int done;            /* the top-level value has ended */
     int has_secret;      /* the scratch buffer holds a private key */
-    int shortcut;        /* whole records may skip the events (see whole_record) */
-    size_t shortcuts;    /* records that took it */
     struct field_value values[F_COUNT];
     uint32_t present;    /* bit f: field f had a non-null value (the rest of
                             values[f] is meaningful only then) */
@@ -131,7 +133,7 @@ static int fail(host_decoder *d, lb_code code, const char *fmt, ...)
     va_end(ap);
     error_set(&d->error, code, 0, "%s: %s", where, msg);
     d->failed = code;
-    return 0; /* tells yajl to stop */
+    return 0; /* a callback's 0: the reader stops */
 }
 
 static int nomem(host_decoder *d)
@@ -201,31 +203,6 @@ static int on_boolean(void *ctx, int b)
     return f >= 0 ? wrong_type(d, f, "a boolean") : 1;
 }
 
-/* JSON integers only: an optional '-', digits, no fraction or exponent. */
-static int parse_integer(const char *s, size_t len, long long *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (i < len && s[i] == '-') {
-        neg = 1;
-        i++;
-    }
-    if (i == len)
-        return -1;
-    unsigned long long v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        if (v > (unsigned long long)INT64_MAX / 10)
-            return -1;
-        v = v * 10 + (unsigned)(s[i] - '0');
-        if (v > (unsigned long long)INT64_MAX)
-            return -1;
-    }
-    *out = neg ? -(long long)v : (long long)v;
-    return 0;
-}
-
 static int on_number(void *ctx, const char *s, size_t len)
 {
     host_decoder *d = ctx;
@@ -237,8 +214,8 @@ static int on_number(void *ctx, const char *s, size_t len)
     int kind = fields[f].kind;
     if (kind != K_PORT && kind != K_INT)
         return wrong_type(d, f, "a number");
-    long long v;
-    if (parse_integer(s, len, &v) != 0)
+    long long v = 0;
+    if (json_integer((const unsigned char *)s, 0, len, &v) != len)
         return wrong_type(d, f, "a non-integer number");
     if (kind == K_PORT && (v < 1 || v > 65535))
         return fail(d, LB_ERR_RESPONSE, "field '%s' is outside 1-65535", fields[f].key);
@@ -336,25 +313,6 @@ static int on_start_array(void *ctx)
     return open_container(ctx, 0);
 }
 
-/* Copies src[0..len), a string as plain_string accepted it, to dst with
- * its escapes undone. Returns the length written. */
-static size_t unescape(char *dst, const char *src, size_t len)
-{
-    static const char letter[] = "\"\\/bfnrt", byte[] = "\"\\/\b\f\n\r\t";
-    size_t out = 0;
-    for (;;) {
-        const char *bs = memchr(src, '\\', len);
-        size_t run = bs ? (size_t)(bs - src) : len;
-        memcpy(dst + out, src, run);
-        out += run;
-        if (!bs)
-            return out;
-        dst[out++] = byte[strchr(letter, bs[1]) - letter];
-        src = bs + 2;
-        len -= run + 2;
-    }
-}
-
 /* Picks the first generation's spelling when present, else the current. */
 static int pick(const host_decoder *d, int v1, int current)
 {
@@ -407,7 +365,7 @@ static int host_finish(host_decoder *d, const char *base)
         if (is_text(f)) {
             size_t len = v[f].len;
             if (d->escaped & BIT(f))
-                len = unescape(next, base + v[f].offset, len);
+                len = json_unescape(next, base + v[f].offset, len);
             else
                 memcpy(next, base + v[f].offset, len);
             next[len] = '\0';
@@ -454,38 +412,6 @@ static int host_finish(host_decoder *d, const char *base)
  * '{': so every error and every unusual form has one implementation, and
  * the fuzzer checks that both roads give the same records. */
 
-static size_t skip_space(const unsigned char *p, size_t i, size_t n)
-{
-    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
-        i++;
-    return i;
-}
-
-/* A string whose opening quote is at p[i - 1], with no escape but the
- * one-letter ones (\\u escapes are left to the events): its length as sent,
- * with p[i + length] its closing quote; or (size_t)-1. *escaped tells
- * whether it has escapes to undo (see unescape). */
-static size_t plain_string(const unsigned char *p, size_t i, size_t n, int *escaped)
-{
-    size_t start = i;
-    *escaped = 0;
-    for (;;) {
-        int high;
-        size_t run = json_plain_run(p + i, n - i, &high);
-        if (high && !utf8_valid((const char *)p + i, run))
-            return (size_t)-1;
-        i += run;
-        if (i + 1 >= n) /* the record cannot end in this chunk either */
-            return (size_t)-1;
-        if (p[i] == '"')
-            return i - start;
-        if (p[i] != '\\' || !memchr("\"\\/bfnrt", p[i + 1], 8))
-            return (size_t)-1; /* a control byte, \\u, or a bad escape */
-        *escaped = 1;
-        i += 2;
-    }
-}
-
 /* a[0..n) == b[0..n), for field names: a word at a time, the last word
  * overlapping the one before (a byte loop was a third of the shortcut). */
 static int same_bytes(const unsigned char *a, const char *b, size_t n)
@@ -516,28 +442,67 @@ static int same_bytes(const unsigned char *a, const char *b, size_t n)
     return 1;
 }
 
-/* -?(0|[1-9][0-9]*) at p[i..): its value in *out and the index after it;
- * (size_t)-1 when it is not such a number or does not fit. */
-static size_t plain_integer(const unsigned char *p, size_t i, size_t n, long long *out)
+#define GIVE_UP ((size_t)-1)
+
+/* The key just past its opening quote at p[i] names field *f, or none (-1).
+ * The key the service sends after prev is tried first, else any key.
+ * Returns the index after its closing quote, or GIVE_UP. */
+static size_t record_key(int prev, const unsigned char *p, size_t i, size_t n, int *f)
 {
-    int neg = 0;
-    if (i < n && p[i] == '-') {
-        neg = 1;
-        i++;
+    int next = prev + 1;
+    size_t klen;
+    if (next < F_COUNT && (klen = fields[next].key_len) < n - i && p[i + klen] == '"' &&
+        same_bytes(p + i, fields[next].key, klen)) {
+        *f = next;
+        return i + klen + 1;
     }
-    if (i >= n || p[i] < '0' || p[i] > '9')
-        return (size_t)-1;
-    if (p[i] == '0') {
-        *out = 0;
-        return i + 1;
+    int escaped;
+    klen = json_plain_string(p, i, n, &escaped);
+    if (klen == GIVE_UP || escaped) /* no field's name needs one */
+        return GIVE_UP;
+    *f = field_of(prev, p + i, klen);
+    return i + klen + 1;
+}
+
+/* The value at p[i] (not whitespace) of field f, or of an unknown member
+ * (f == -1: only checked), into d->values. Returns the index after it, or
+ * GIVE_UP: anything but a plain string, null or an integer, or a value
+ * of the wrong kind for the field. */
+static size_t record_value(host_decoder *d, int f, const unsigned char *p, size_t i, size_t n)
+{
+    if (p[i] == '"') {
+        int escaped;
+        size_t len = json_plain_string(p, ++i, n, &escaped);
+        if (len == GIVE_UP || (f >= 0 && !is_text(f)))
+            return GIVE_UP;
+        if (f >= 0) {
+            d->present |= BIT(f);
+            if (escaped)
+                d->escaped |= BIT(f);
+            else
+                d->escaped &= ~BIT(f);
+            d->values[f].offset = i;
+            d->values[f].len = len;
+        }
+        return i + len + 1;
     }
-    unsigned long long v = 0;
-    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
-        if (v > ((unsigned long long)INT64_MAX - 9) / 10)
-            return (size_t)-1;
-        v = v * 10 + (unsigned)(p[i] - '0');
+    if (p[i] == 'n') {
+        if (n - i < 4 || memcmp(p + i, "null", 4) != 0 || (f >= 0 && fields[f].kind == K_PORT))
+            return GIVE_UP;
+        if (f >= 0)
+            d->present &= ~BIT(f);
+        return i + 4;
     }
-    *out = neg ? -(long long)v : (long long)v;
+    long long number = 0;
+    i = json_integer(p, i, n, &number);
+    if (i == GIVE_UP || (f >= 0 && is_text(f)))
+        return GIVE_UP;
+    if (f >= 0) {
+        if (fields[f].kind == K_PORT && (number < 1 || number > 65535))
+            return GIVE_UP;
+        d->present |= BIT(f);
+        d->values[f].number = number;
+    }
     return i;
 }
 
@@ -545,68 +510,23 @@ static size_t plain_integer(const unsigned char *p, size_t i, size_t n, long lon
  * when the shortcut does not apply (d->values then reset). */
 static size_t whole_record(host_decoder *d, const unsigned char *p, size_t n)
 {
-    struct field_value *v = d->values;
-    int field = -1;
-    size_t i = skip_space(p, 1, n);
+    int field = -1; /* the last key that named a field */
+    size_t i = json_skip_space(p, 1, n);
     for (;;) {
-        if (i >= n || p[i] != '"')
+        int f;
+        if (i >= n || p[i] != '"' || (i = record_key(field, p, i + 1, n, &f)) == GIVE_UP)
             goto give_up;
-        i++; /* past the key's opening quote */
-        /* The key the service sends next, else any key. */
-        int escaped, f = field + 1;
-        size_t klen;
-        if (f < F_COUNT && (klen = fields[f].key_len) < n - i && p[i + klen] == '"' &&
-            same_bytes(p + i, fields[f].key, klen)) {
+        if (f >= 0)
             field = f;
-        } else {
-            klen = plain_string(p, i, n, &escaped);
-            if (klen == (size_t)-1 || escaped) /* no field's name needs one */
-                goto give_up;
-            f = field_of(field, p + i, klen);
-            if (f >= 0)
-                field = f;
-        }
-        i = skip_space(p, i + klen + 1, n);
+        i = json_skip_space(p, i, n);
         if (i >= n || p[i] != ':')
             goto give_up;
-        i = skip_space(p, i + 1, n);
-        if (i >= n)
+        i = json_skip_space(p, i + 1, n);
+        if (i >= n || (i = record_value(d, f, p, i, n)) == GIVE_UP)
             goto give_up;
-        if (p[i] == '"') {
-            size_t len = plain_string(p, ++i, n, &escaped);
-            if (len == (size_t)-1 || (f >= 0 && !is_text(f)))
-                goto give_up;
-            if (f >= 0) {
-                d->present |= BIT(f);
-                if (escaped)
-                    d->escaped |= BIT(f);
-                else
-                    d->escaped &= ~BIT(f);
-                v[f].offset = i;
-                v[f].len = len;
-            }
-            i += len + 1;
-        } else if (p[i] == 'n') {
-            if (n - i < 4 || memcmp(p + i, "null", 4) != 0 || (f >= 0 && fields[f].kind == K_PORT))
-                goto give_up;
-            if (f >= 0)
-                d->present &= ~BIT(f);
-            i += 4;
-        } else {
-            long long number;
-            i = plain_integer(p, i, n, &number);
-            if (i == (size_t)-1 || (f >= 0 && is_text(f)))
-                goto give_up;
-            if (f >= 0) {
-                if (fields[f].kind == K_PORT && (number < 1 || number > 65535))
-                    goto give_up;
-                d->present |= BIT(f);
-                v[f].number = number;
-            }
-        }
-        i = skip_space(p, i, n);
+        i = json_skip_space(p, i, n);
         if (i < n && p[i] == ',') {
-            i = skip_space(p, i + 1, n);
+            i = json_skip_space(p, i + 1, n);
             continue;
         }
         if (i < n && p[i] == '}')
@@ -629,7 +549,7 @@ static long on_whole_object(void *ctx, const unsigned char *p, size_t n)
     host_decoder *d = ctx;
     /* Only where a host object may start: the body of a single-host
      * decode, or an entry of the list. */
-    if (!d->shortcut || d->skip_depth || d->in_host || (d->list ? d->depth != 1 : d->seen_top))
+    if (!d->road.shortcut || d->skip_depth || d->in_host || (d->list ? d->depth != 1 : d->seen_top))
         return 0;
     size_t len = whole_record(d, p, n);
     if (len == 0)
@@ -637,7 +557,7 @@ static long on_whole_object(void *ctx, const unsigned char *p, size_t n)
     d->seen_top = 1;
     if (!host_finish(d, (const char *)p))
         return -1;
-    d->shortcuts++;
+    d->road.shortcuts++;
     if (d->depth == 0)
         d->done = 1;
     return (long)len;
@@ -692,7 +612,7 @@ host_decoder *host_decoder_new(int list)
         return NULL;
     d->list = list;
     d->field = -1;
-    d->shortcut = 1;
+    d->road.shortcut = 1;
     d->scratch.secret = 1; /* it holds private keys */
     d->parser = json_stream_new(&callbacks, d);
     if (!d->parser) {
@@ -702,28 +622,19 @@ host_decoder *host_decoder_new(int list)
     return d;
 }
 
-void host_decoder_no_shortcut(host_decoder *d)
-{
-    d->shortcut = 0;
-}
-
 void host_decoder_expect(host_decoder *d, uint64_t bytes)
 {
     if (d->list)
         host_store_expect(&d->store, bytes);
 }
 
-size_t host_decoder_shortcuts(const host_decoder *d)
+/* Turns the reader's status into a code: a callback's own failure (already
+ * in d->error), out of memory, or bytes that are not JSON. Later feeds keep
+ * failing the same way. */
+static lb_code parse_status(host_decoder *d, json_status st, lb_error *err)
 {
-    return d->shortcuts;
-}
-
-/* Turns the reader's result into a code: a callback's own failure, or a
- * syntax error. Later feeds keep failing the same way. */
-static lb_code parse_status(host_decoder *d, int rc, lb_error *err)
-{
-    if (rc == -1 && !d->failed) {
-        if (json_stream_out_of_memory(d->parser)) {
+    if (st != JSON_OK && !d->failed) {
+        if (st == JSON_NOMEM) {
             nomem(d);
         } else {
             error_set(&d->error, LB_ERR_RESPONSE, 0, "response is not valid JSON: %s",
@@ -741,7 +652,7 @@ static lb_code parse_status(host_decoder *d, int rc, lb_error *err)
 lb_code host_decoder_feed(host_decoder *d, const void *bytes, size_t len, lb_error *err)
 {
     if (d->failed)
-        return parse_status(d, 0, err);
+        return parse_status(d, JSON_OK, err);
     return parse_status(d, json_stream_feed(d->parser, bytes, len), err);
 }
 
@@ -752,7 +663,7 @@ lb_code host_decoder_finish(host_decoder *d, lb_host **one, lb_host_list **many,
     if (many)
         *many = NULL;
     if (d->failed)
-        return parse_status(d, 0, err);
+        return parse_status(d, JSON_OK, err);
     if (!d->seen_top && !d->done)
         return error_set(err, LB_ERR_RESPONSE, 0, "response body is empty");
     lb_code rc = parse_status(d, json_stream_finish(d->parser), err);
@@ -787,38 +698,4 @@ void host_decoder_free(host_decoder *d)
     free(d->hosts);
     host_store_release(&d->store);
     free(d);
-}
-
-static lb_code decode_whole(const char *body, size_t len, int list, lb_host **one,
-                            lb_host_list **many, lb_error *err)
-{
-    host_decoder *d = host_decoder_new(list);
-    if (!d) {
-        if (one)
-            *one = NULL;
-        if (many)
-            *many = NULL;
-        return error_set(err, LB_ERR_NOMEM, 0, "out of memory decoding hosts");
-    }
-    lb_code rc = host_decoder_feed(d, body, len, err);
-    if (rc == LB_OK)
-        rc = host_decoder_finish(d, one, many, err);
-    else {
-        if (one)
-            *one = NULL;
-        if (many)
-            *many = NULL;
-    }
-    host_decoder_free(d);
-    return rc;
-}
-
-lb_code host_decode(const char *body, size_t len, lb_host **out, lb_error *err)
-{
-    return decode_whole(body, len, 0, out, NULL, err);
-}
-
-lb_code host_list_decode(const char *body, size_t len, lb_host_list **out, lb_error *err)
-{
-    return decode_whole(body, len, 1, NULL, out, err);
 }

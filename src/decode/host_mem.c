@@ -3,9 +3,10 @@
  * A single host is one malloc'd block. The hosts of a list are carved one
  * after another out of large slabs instead: 100,000 hosts are 60 MB, and on
  * the machines this project runs on, faulting those in 4 KiB at a time cost
- * more than decoding them (perf.md T2). A slab of a few megabytes is offered
- * to the kernel for transparent huge pages, so its memory arrives in 2 MiB
- * steps where the system allows it, and in pages as before where it does not.
+ * more than decoding them (T2, docs/performance.md). A slab of a few
+ * megabytes is offered to the kernel for transparent huge pages, so its
+ * memory arrives in 2 MiB steps where the system allows it, and in pages as
+ * before where it does not.
  *
  * Every host is still freed alone (lb_host_free works on any host, in any
  * thread, in any order): each is preceded by a header naming its slab, and

@@ -62,7 +62,7 @@ static inline int driver_run(driver *d, double max_s)
             return -1;
         switch (d->id) {
         case D_OWN_LOOP:
-            lb_client_run(d->client, 0.2, NULL);
+            lb_client_run(d->client, 0.2, NULL, NULL);
             break;
         case D_POLL: {
             struct pollfd fds[LB_POLL_MAX];

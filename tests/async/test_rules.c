@@ -69,7 +69,7 @@ static void test_exactly_once_and_order(fake_server *fs)
     }
     CHECK_EQ_INT(lb_client_pending(c), 6);
     CHECK_EQ_INT(t[0].fired, 0); /* nothing fires inside the starting call */
-    CHECK_EQ_INT(lb_client_run(c, 10, NULL), LB_OK);
+    CHECK_EQ_INT(lb_client_run(c, 10, NULL, NULL), LB_OK);
     for (int i = 0; i < 6; i++) {
         CHECK_EQ_INT(t[i].fired, 1);
         CHECK_EQ_INT(t[i].code, LB_OK);
@@ -98,7 +98,7 @@ static void test_timeout_counts_from_the_wire(fake_server *fs)
     for (int i = 0; i < 3; i++)
         lb_get_host_async(c, "h", on_done, &t[i], NULL);
     double t0 = now_s();
-    CHECK_EQ_INT(lb_client_run(c, 10, NULL), LB_OK);
+    CHECK_EQ_INT(lb_client_run(c, 10, NULL, NULL), LB_OK);
     CHECK(now_s() - t0 >= 1.45);
     for (int i = 0; i < 3; i++)
         CHECK_EQ_STR(lb_code_name(t[i].code), "ok");
@@ -116,7 +116,11 @@ static void test_cancel(fake_server *fs)
     lb_call *running = lb_get_host_async(c, "h", on_done, &t[0], NULL);
     lb_call *queued = lb_get_host_async(c, "h", on_done, &t[1], NULL);
     lb_get_host_async(c, "h", on_done, &t[2], NULL);
-    CHECK_EQ_INT(lb_client_run(c, 0.05, NULL), LB_ERR_UNAVAILABLE); /* on the wire now */
+    /* Time running out is no error: LB_OK, and the count of calls left. */
+    size_t left = 0;
+    CHECK_EQ_INT(lb_client_run(c, 0.05, &left, NULL), LB_OK); /* on the wire now */
+    CHECK_EQ_INT(left, 3);
+    CHECK_EQ_INT(lb_client_pending(c), 3);
     CHECK_EQ_INT(lb_call_cancel(queued), LB_OK);
     CHECK_EQ_INT(t[1].fired, 1); /* fired before cancel returned */
     CHECK_EQ_INT(t[1].code, LB_ERR_CANCELLED);
@@ -124,7 +128,9 @@ static void test_cancel(fake_server *fs)
     CHECK_EQ_INT(t[0].fired, 1);
     CHECK_EQ_INT(t[0].code, LB_ERR_CANCELLED);
     CHECK_EQ_INT(lb_call_cancel(NULL), LB_ERR_INVALID);
-    CHECK_EQ_INT(lb_client_run(c, 10, NULL), LB_OK);
+    left = 99;
+    CHECK_EQ_INT(lb_client_run(c, 10, &left, NULL), LB_OK);
+    CHECK_EQ_INT(left, 0);
     CHECK_EQ_INT(t[2].fired, 1); /* the third took the freed slot */
     CHECK_EQ_INT(t[2].code, LB_OK);
     lb_client_close(c);
@@ -140,7 +146,7 @@ static void test_close_in_flight(fake_server *fs)
     memset(t, 0, sizeof t);
     for (int i = 0; i < 4; i++)
         lb_get_host_async(c, "h", on_done, &t[i], NULL);
-    lb_client_run(c, 0.05, NULL);
+    lb_client_run(c, 0.05, NULL, NULL);
     lb_client_close(c);
     for (int i = 0; i < 4; i++) {
         CHECK_EQ_INT(t[i].fired, 1);
@@ -162,7 +168,7 @@ static void on_chain(lb_call *call, const lb_result *r, void *userdata)
     ch->self.fired++;
     ch->self.code = r->code;
     ch->cancel_self = lb_call_cancel(call); /* its callback is running: refused */
-    ch->run_inside = lb_client_run(ch->client, 1, NULL);
+    ch->run_inside = lb_client_run(ch->client, 1, NULL, NULL);
     if (ch->victim && ch->victim_tally.fired == 0) /* its handle is valid until then */
         lb_call_cancel(ch->victim);
     lb_get_host_async(ch->client, "next", on_done, &ch->started_tally, NULL);
@@ -185,7 +191,7 @@ static void test_callback_starts_and_cancels(fake_server *fs)
     ch.client = c;
     lb_get_host_async(c, "first", on_chain, &ch, NULL);
     ch.victim = lb_get_host_async(c, "victim", on_done, &ch.victim_tally, NULL);
-    CHECK_EQ_INT(lb_client_run(c, 10, NULL), LB_OK);
+    CHECK_EQ_INT(lb_client_run(c, 10, NULL, NULL), LB_OK);
     CHECK_EQ_INT(ch.self.fired, 1);
     CHECK_EQ_INT(ch.cancel_self, LB_ERR_INVALID);
     CHECK_EQ_INT(ch.run_inside, LB_ERR_INVALID);
@@ -230,7 +236,7 @@ static void test_cancel_racing_completion(fake_server *fs)
         a.other_tally = &b.self;
         b.other = ca;
         b.other_tally = &a.self;
-        lb_client_run(c, 10, NULL);
+        lb_client_run(c, 10, NULL, NULL);
         CHECK_EQ_INT(a.self.fired, 1);
         CHECK_EQ_INT(b.self.fired, 1);
         lb_client_close(c);
@@ -254,7 +260,7 @@ static void test_refusals(fake_server *fs)
     CHECK(lb_renew_host_async(c, "h", LB_EXPIRES_NEVER, on_done, &t, &err) == NULL);
     CHECK(lb_get_host_async(NULL, "h", on_done, &t, &err) == NULL);
     CHECK_EQ_INT(lb_client_pending(c), 0);
-    CHECK_EQ_INT(lb_client_run(c, 1, NULL), LB_OK);
+    CHECK_EQ_INT(lb_client_run(c, 1, NULL, NULL), LB_OK);
     CHECK_EQ_INT(t.fired, 0);
     CHECK_EQ_INT(fs_request_count(fs), 0);
 
@@ -267,7 +273,7 @@ static void test_refusals(fake_server *fs)
     CHECK_EQ_INT(lb_client_set_loop(c, &hooks, &err), LB_ERR_INVALID); /* NULL hooks */
     CHECK_EQ_INT(lb_client_set_loop(c, NULL, &err), LB_ERR_INVALID);   /* pending */
     CHECK_CONTAINS(err.message, "pending");
-    CHECK_EQ_INT(lb_client_run(c, 10, NULL), LB_OK);
+    CHECK_EQ_INT(lb_client_run(c, 10, NULL, NULL), LB_OK);
     CHECK_EQ_INT(t.fired, 1);
     lb_client_close(c);
 }

@@ -66,7 +66,7 @@ int main(void)
     }
     for (int i = 0; i < ASYNC_CALLS; i++)
         lb_get_host_async(c, "h", on_done, NULL, NULL);
-    CHECK_EQ_INT(lb_client_run(c, 60, NULL), LB_OK);
+    CHECK_EQ_INT(lb_client_run(c, 60, NULL, NULL), LB_OK);
     int ok = 0, failed = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(tid[i], NULL);

@@ -38,7 +38,7 @@
 #define HOST_V2 HOST_V2_WITH("")
 #define HOST_V2_KEY HOST_V2_WITH(",\"private_key\":\"" PRIVATE_KEY "\"")
 
-/* What --json prints for HOST_V2: cli.md's keys, in its order. */
+/* What --json prints for HOST_V2: docs/cli.md's keys, in its order. */
 #define HOST_V2_JSON_WITH(KEY)                                                                     \
     "{\"id\":\"" ID1 "\",\"name\":\"sb-0123456789ab\",\"status\":\"active\","                      \
     "\"provider\":\"hetzner\",\"image\":\"ubuntu-24.04\",\"ssh_host\":\"203.0.113.7\","            \
@@ -49,6 +49,10 @@
     "\"updated_at\":\"2030-01-01T00:00:30Z\",\"activated_at\":\"2030-01-01T00:00:30Z\","           \
     "\"expires_at\":\"2030-01-02T00:00:00Z\"}"
 #define HOST_V2_JSON HOST_V2_JSON_WITH("null")
+
+/* Human output says how far a time is from now; the test expands
+ * "@REL<unix time>" to that text when it runs (see expand() in test_cli.c). */
+#define REL_EXPIRES "@REL1893542400"
 
 /* What people see for HOST_V2. */
 #define HOST_V2_HUMAN_WITH(KEY_LINE)                                                               \
@@ -68,10 +72,10 @@
     "instance_type:       cx33\n"                                                                  \
     "disk_gb:             40\n"                                                                    \
     "last_error:          -\n"                                                                     \
-    "created_at:          2030-01-01T00:00:00Z\n"                                                  \
-    "updated_at:          2030-01-01T00:00:30Z\n"                                                  \
-    "activated_at:        2030-01-01T00:00:30Z\n"                                                  \
-    "expires_at:          2030-01-02T00:00:00Z\n"
+    "created_at:          2030-01-01 00:00:00 UTC\n"                                               \
+    "updated_at:          2030-01-01 00:00:30 UTC\n"                                               \
+    "activated_at:        2030-01-01 00:00:30 UTC\n"                                               \
+    "expires_at:          2030-01-02 00:00:00 UTC (" REL_EXPIRES ")\n"
 #define HOST_V2_HUMAN HOST_V2_HUMAN_WITH("-")
 
 /* The first wire generation: ssh_host/ssh_port, none of the newer fields,
@@ -116,6 +120,13 @@
     "\"provider\":\"p\",\"image\":\"i\",\"ssh_host\":\"203.0.113.7\",\"ssh_port\":22,"             \
     "\"known_hosts\":\"\",\"last_error\":\"auth with " TOKEN " failed\","                          \
     "\"created_at\":\"2030-01-01T00:00:00Z\",\"updated_at\":\"2030-01-01T00:00:00Z\"}"
+
+/* Created long ago, for list --older-than. */
+#define HOST_OLD                                                                                   \
+    "{\"id\":\"" ID3 "\",\"name\":\"sb-cccccccccccc\",\"status\":\"active\","                      \
+    "\"provider\":\"p\",\"image\":\"i\",\"ssh_host\":\"203.0.113.9\",\"ssh_port\":22,"             \
+    "\"known_hosts\":\"203.0.113.9 ssh-ed25519 AAAA\",\"last_error\":\"\","                        \
+    "\"created_at\":\"2020-01-01T00:00:00Z\",\"updated_at\":\"2020-01-01T00:00:00Z\"}"
 
 #define DOCTOR_OK                                                                                  \
     "{\"ok\":true,\"active_provider\":\"hetzner\",\"tailscale_enabled\":true,\"checks\":["         \

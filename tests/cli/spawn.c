@@ -92,12 +92,13 @@ int spawn_pty_available(void)
     return ok;
 }
 
-int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res)
+static int spawn_with(const char *program, const spawn_opts *opts, const char *input,
+                      spawn_result *res)
 {
     memset(res, 0, sizeof *res);
     res->status = -1;
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, master = -1, slave = -1;
-    int tty = opts->mode & (SPAWN_STDOUT_TTY | SPAWN_STDERR_TTY);
+    int tty = opts->mode & (SPAWN_STDOUT_TTY | SPAWN_STDERR_TTY | SPAWN_STDIN_TTY);
     if ((tty && open_pty(&master, &slave) != 0) ||
         (!(opts->mode & SPAWN_STDOUT_TTY) && cloexec_pipe(out_pipe) != 0) ||
         (!(opts->mode & SPAWN_STDERR_TTY) && cloexec_pipe(err_pipe) != 0)) {
@@ -106,7 +107,10 @@ int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res)
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (opts->mode & SPAWN_STDIN_TTY)
+        posix_spawn_file_actions_adddup2(&fa, slave, 0);
+    else
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, opts->mode & SPAWN_STDOUT_TTY ? slave : out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&fa, opts->mode & SPAWN_STDERR_TTY ? slave : err_pipe[1], 2);
 
@@ -131,9 +135,13 @@ int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res)
         fprintf(stderr, "spawn: %s: %s\n", program, strerror(rc));
         if (out.fd >= 0) close(out.fd);
         if (err.fd >= 0) close(err.fd);
+        if (master >= 0 && !(opts->mode & (SPAWN_STDOUT_TTY | SPAWN_STDERR_TTY))) close(master);
         return -1;
     }
     if (opts->on_started) opts->on_started(pid, opts->data);
+    /* What a person types: the terminal holds it until the program reads. */
+    if (input && master >= 0 && write(master, input, strlen(input)) < 0)
+        perror("spawn: terminal input");
 
     long long deadline = now_ms() + (opts->timeout_ms ? opts->timeout_ms : 60000);
     int killed = 0;
@@ -167,6 +175,9 @@ int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res)
     }
     if (out.fd >= 0) close(out.fd);
     if (err.fd >= 0) close(err.fd);
+    /* A terminal that was only stdin is no sink: close it here. */
+    int master_is_input_only = !(opts->mode & (SPAWN_STDOUT_TTY | SPAWN_STDERR_TTY));
+    if (master >= 0 && master_is_input_only) close(master);
     int ws;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
         ;
@@ -178,6 +189,17 @@ int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res)
     res->out[res->out_len] = '\0';
     res->err[res->err_len] = '\0';
     return 0;
+}
+
+int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res)
+{
+    return spawn_with(program, opts, NULL, res);
+}
+
+int spawn_run_typing(const char *program, const spawn_opts *opts, const char *input,
+                     spawn_result *res)
+{
+    return spawn_with(program, opts, input, res);
 }
 
 void spawn_result_free(spawn_result *res)

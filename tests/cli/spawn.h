@@ -10,7 +10,8 @@
 enum {
     SPAWN_PIPES = 0,      /* both pipes: no terminal anywhere */
     SPAWN_STDOUT_TTY = 1, /* stdout is a pseudo-terminal */
-    SPAWN_STDERR_TTY = 2  /* stderr is a pseudo-terminal */
+    SPAWN_STDERR_TTY = 2, /* stderr is a pseudo-terminal */
+    SPAWN_STDIN_TTY = 4   /* stdin is a pseudo-terminal (see spawn_run_typing) */
 };
 
 typedef struct spawn_opts {
@@ -38,6 +39,10 @@ int spawn_pty_available(void);
 /** Run @p program. @return 0, or -1 when the child could not be run (the
  *  reason is printed). Free the result with spawn_result_free(). */
 int spawn_run(const char *program, const spawn_opts *opts, spawn_result *res);
+/** spawn_run() with @p input typed at the terminal that is its stdin
+ *  (mode SPAWN_STDIN_TTY, stdout and stderr pipes). */
+int spawn_run_typing(const char *program, const spawn_opts *opts, const char *input,
+                     spawn_result *res);
 void spawn_result_free(spawn_result *res);
 
 #endif

@@ -7,7 +7,7 @@
  * terminal or a signal has a function of its own below it. Every run, of
  * either kind, also goes through check_run_invariants(): the token never
  * appears, a pipe never gets colour or a progress line, and a --json run
- * prints exactly one JSON document whose hosts carry cli.md's keys. */
+ * prints exactly one JSON document whose hosts carry docs/cli.md's keys. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,6 +22,7 @@
 #include "check.h"
 #include "cli.h"
 #include "fake_server.h"
+#include "keepalive.h"
 #include "cases.h"
 #include "spawn.h"
 
@@ -43,10 +44,15 @@ static char **env_build(const char *const *extra)
                                               "PATH"};
     char **env = calloc(64, sizeof *env);
     size_t n = 0;
-    char buf[4096];
+    char buf[PATH_MAX + 64];
     snprintf(buf, sizeof buf, "SANDBOX_SERVICE_URL=%s", fs_url(fs));
     env[n++] = strdup(buf);
     env[n++] = strdup("SANDBOX_SERVICE_TOKEN=" TOKEN);
+    /* The CLI's state folder (keys kept by create) inside the work folder. */
+    snprintf(buf, sizeof buf, "XDG_STATE_HOME=%s/state", workdir);
+    env[n++] = strdup(buf);
+    snprintf(buf, sizeof buf, "HOME=%s", workdir);
+    env[n++] = strdup(buf);
     for (size_t i = 0; i < sizeof passthrough / sizeof passthrough[0]; i++) {
         const char *v = getenv(passthrough[i]);
         if (v) {
@@ -86,7 +92,7 @@ static int has_arg(const char *const *argv, const char *arg)
     return 0;
 }
 
-/* cli.md's host keys, in order. */
+/* docs/cli.md's host keys, in order. */
 static const char *const host_keys[] = {"id",
                                         "name",
                                         "status",
@@ -153,9 +159,36 @@ static void check_run_invariants(const char *const *argv, int mode, const spawn_
             check_host_object_keys(doc);
         if (YAJL_IS_ARRAY(doc))
             for (size_t i = 0; i < doc->u.array.len; i++)
-                check_host_object_keys(doc->u.array.values[i]);
+                if (!YAJL_IS_STRING(doc->u.array.values[i])) /* list -q: ids */
+                    check_host_object_keys(doc->u.array.values[i]);
         yajl_tree_free(doc);
     }
+}
+
+/**
+ * @p s with each "@REL<unix time>" replaced by how far that time is from
+ * now, as human output says it ("in 1126 d"). Returns one of a few
+ * rotating buffers, so that several may be used in one expression.
+ */
+static const char *expand(const char *s)
+{
+    static char bufs[4][16384];
+    static int next;
+    char *buf = bufs[next++ % 4];
+    size_t n = 0;
+    while (*s && n + 64 < sizeof bufs[0]) {
+        if (strncmp(s, "@REL", 4) == 0) {
+            char *end;
+            long long t = strtoll(s + 4, &end, 10);
+            when_relative(t, (long long)time(NULL), buf + n, sizeof bufs[0] - n);
+            n += strlen(buf + n);
+            s = end;
+        } else {
+            buf[n++] = *s++;
+        }
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 /** Run the program with @p argv (after "litterbox"). */
@@ -277,10 +310,8 @@ static const fs_request *request_like(const req_expect *e, int n)
     const fs_request *fallback = NULL;
     for (int i = 0; i < n; i++) {
         const fs_request *r = fs_request_at(fs, (size_t)i);
-        if (strcmp(r->method, e->method) != 0 || strcmp(r->target, e->target) != 0)
-            continue;
-        if (!fallback)
-            fallback = r;
+        if (strcmp(r->method, e->method) != 0 || strcmp(r->target, e->target) != 0) continue;
+        if (!fallback) fallback = r;
         int all = 1;
         for (size_t k = 0; k < 4 && e->headers[k] && all; k++) {
             const char *h = e->headers[k];
@@ -294,8 +325,7 @@ static const fs_request *request_like(const req_expect *e, int n)
             const char *got = fs_header(r, name);
             all = got && strcmp(got, colon + 2) == 0;
         }
-        if (all)
-            return r;
+        if (all) return r;
     }
     return fallback ? fallback : fs_request_at(fs, 0);
 }
@@ -338,9 +368,9 @@ static void run_case(const cli_case *c)
     spawn_result r;
     run_cli(argv, env, SPAWN_PIPES, &r);
     int ok = CHECK_EQ_INT(r.status, c->exit);
-    if (c->out) ok &= CHECK_EQ_STR(r.out, c->out);
+    if (c->out) ok &= CHECK_EQ_STR(r.out, expand(c->out));
     for (size_t i = 0; i < 6 && c->out_has[i]; i++)
-        ok &= CHECK_CONTAINS(r.out, c->out_has[i]);
+        ok &= CHECK_CONTAINS(r.out, expand(c->out_has[i]));
     for (size_t i = 0; i < 3 && c->out_lacks[i]; i++)
         ok &= CHECK_LACKS(r.out, c->out_lacks[i]);
     if (c->err) ok &= CHECK_EQ_STR(r.err, c->err);
@@ -415,7 +445,7 @@ static void test_help(void)
     run_cli((const char *[]){"proxy", "--help", NULL}, NULL, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 0);
     CHECK_CONTAINS(r.out, "proxy create NAME --target URL");
-    CHECK_CONTAINS(r.out, "proxy detach NAME ID");
+    CHECK_CONTAINS(r.out, "proxy detach NAME HOST");
     spawn_result_free(&r);
 
     check_set_case("--version");
@@ -463,6 +493,8 @@ static void write_fixture_files(void)
     write_text("bad.env", "A=1\nNOT A PAIR\n", 0600);
     write_text("good.headers", "# headers\nAuthorization: Bearer abc\n\nX-Trace: 1\n", 0600);
     write_text("bad.headers", "no colon here\n", 0600);
+    write_text("export.env", "export A=1\n  export\tB_2=x=y\n", 0600);
+    write_text("badkey.env", "A=1\n# fine\n1BAD=2\n", 0600);
 }
 
 static mode_t file_mode(const char *path)
@@ -494,7 +526,7 @@ static void test_key_file(void)
     write_text("host.key", "old contents", 0644); /* replaced, and made private */
     run_cli((const char *[]){"create", "--key-file", "host.key", NULL}, NULL, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("saved to host.key (mode 0600)"));
+    CHECK_EQ_STR(r.out, expand(HOST_V2_HUMAN_WITH("saved to host.key (mode 0600)")));
     CHECK_EQ_INT(file_mode("host.key"), 0600);
     char *key = read_text("host.key");
     CHECK_EQ_STR(key, PRIVATE_KEY_TEXT);
@@ -556,7 +588,8 @@ static void test_key_file(void)
     /* A file-size limit of 0 (set by a shell for the child only) makes the
      * write itself fail after every check before it has passed. */
     signal(SIGXFSZ, SIG_IGN);
-    char **env = env_build(NULL);
+    /* No state folder either: --key-file is then the only place for it. */
+    char **env = env_build((const char *[]){"-XDG_STATE_HOME", "-HOME", NULL});
     const char *sh_argv[] = {
         "-c", "ulimit -f 0; exec \"$0\" \"$@\"", LB_CLI_PATH, "create", "--key-file", "big.key",
         NULL};
@@ -566,7 +599,8 @@ static void test_key_file(void)
     signal(SIGXFSZ, SIG_DFL);
     check_run_invariants(sh_argv + 3, SPAWN_PIPES, &r);
     CHECK_EQ_INT(r.status, 1);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN_WITH("returned but not saved (see the error); not shown"));
+    CHECK_EQ_STR(r.out,
+                 expand(HOST_V2_HUMAN_WITH("returned but not kept (see the error); not shown")));
     CHECK_CONTAINS(r.err, "litterbox: local: cannot write big.key: write: ");
     CHECK_CONTAINS(r.err, "(host " ID1 ")\n");
     CHECK(access("big.key", F_OK) != 0);
@@ -621,11 +655,13 @@ static void test_ssh_config(void)
     fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
     unlink("sb-0123456789ab.known_hosts");
     run_cli((const char *[]){"ssh-config", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    /* ID1 was created above: its kept key is the default IdentityFile. */
     snprintf(want, sizeof want,
              "Host sb-0123456789ab\n    HostName 203.0.113.7\n    Port 2222\n    User sandbox\n"
+             "    IdentityFile %s/state/litterbox/hosts/" ID1 "/private_key\n"
              "    UserKnownHostsFile %s/sb-0123456789ab.known_hosts\n"
              "    StrictHostKeyChecking yes\n",
-             workdir);
+             workdir, workdir);
     CHECK_EQ_INT(r.status, 0);
     CHECK_EQ_STR(r.out, want);
     CHECK_EQ_STR(r.err, "");
@@ -780,7 +816,15 @@ static void test_colour(void)
     run_cli((const char *[]){"get", ID1, NULL}, (const char *[]){"TERM=xterm", "NO_COLOR=1", NULL},
             SPAWN_STDOUT_TTY, &r);
     CHECK_EQ_INT(r.status, 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
+    CHECK_EQ_STR(r.out, expand(HOST_V2_HUMAN));
+    spawn_result_free(&r);
+
+    check_set_case("NO_COLOR set but empty does not count (no-color.org)");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"get", ID1, NULL}, (const char *[]){"TERM=xterm", "NO_COLOR=", NULL},
+            SPAWN_STDOUT_TTY, &r);
+    CHECK_CONTAINS(r.out, "\033[32mactive\033[0m");
     spawn_result_free(&r);
 
     check_set_case("--json on a terminal is plain JSON");
@@ -811,7 +855,7 @@ static void test_progress(void)
     CHECK_CONTAINS(r.err, "\r\033[Kprovisioning\xe2\x80\xa6 2s");
     /* Cleared at the end: the last thing on the terminal is the erase. */
     CHECK(r.err_len >= 4 && strcmp(r.err + r.err_len - 4, "\r\033[K") == 0);
-    CHECK_EQ_STR(r.out, HOST_V2_HUMAN);
+    CHECK_EQ_STR(r.out, expand(HOST_V2_HUMAN));
     spawn_result_free(&r);
 
     check_set_case("create --count: one progress line for all the hosts on a terminal");
@@ -863,8 +907,632 @@ static void test_sigint(void)
         CHECK_EQ_INT(r.status, 130);
         CHECK_EQ_STR(r.out, "");
         CHECK_CONTAINS(r.err, "litterbox: cancelled: interrupted\n");
+        /* The key was made for it, and the resume command carries it. */
+        CHECK_CONTAINS(r.err, "litterbox: note: the host may still be created; this resumes it "
+                              "and returns its key: litterbox create --idempotency-key lb-");
         if (tty) CHECK(strstr(r.err, "\r\033[Klitterbox: cancelled") != NULL);
         spawn_result_free(&r);
+    }
+}
+
+/* ---- what create keeps, and the commands that use it ---- */
+
+static char state_dir_of_host[PATH_MAX + 128];
+
+static const char *host_state(const char *id, const char *file)
+{
+    snprintf(state_dir_of_host, sizeof state_dir_of_host, "%s/state/litterbox/hosts/%s%s%s",
+             workdir, id, *file ? "/" : "", file);
+    return state_dir_of_host;
+}
+
+static void test_state_folder(void)
+{
+    spawn_result r;
+    check_set_case("create keeps key, known_hosts and name, private");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_INT(file_mode(host_state(ID1, "")), 0700);
+    CHECK_EQ_INT(file_mode(host_state(ID1, "private_key")), 0600);
+    char *text = read_text(host_state(ID1, "private_key"));
+    CHECK_EQ_STR(text, PRIVATE_KEY_TEXT);
+    free(text);
+    text = read_text(host_state(ID1, "known_hosts"));
+    CHECK_EQ_STR(text, KNOWN_HOSTS_TEXT);
+    free(text);
+    text = read_text(host_state(ID1, "name"));
+    CHECK_EQ_STR(text, "sb-0123456789ab\n");
+    free(text);
+    /* A key was made for the request: "lb-" and 24 hex digits. */
+    const char *key =
+        fs_request_count(fs) ? fs_header(fs_request_at(fs, 0), "Idempotency-Key") : NULL;
+    if (CHECK(key != NULL)) {
+        CHECK_EQ_INT(strlen(key), 27);
+        CHECK(strncmp(key, "lb-", 3) == 0 && strspn(key + 3, "0123456789abcdef") == 24);
+    }
+    char first_key[64];
+    snprintf(first_key, sizeof first_key, "%s", key ? key : "");
+    spawn_result_free(&r);
+
+    check_set_case("each create gets its own key");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V1});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    key = fs_request_count(fs) ? fs_header(fs_request_at(fs, 0), "Idempotency-Key") : NULL;
+    CHECK(key && strncmp(key, "lb-", 3) == 0 && strcmp(key, first_key) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("list shows which hosts have a key here");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
+    run_cli((const char *[]){"list", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, expand(REL_EXPIRES "  local\n"));
+    const char *id2 = strstr(r.out, ID2); /* ID2 came back without a key */
+    const char *eol = id2 ? strchr(id2, '\n') : NULL;
+    CHECK(eol && eol - id2 > 3 && strncmp(eol - 3, "  -", 3) == 0);
+    spawn_result_free(&r);
+
+    check_set_case("delete forgets the host's folder");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 204});
+    run_cli((const char *[]){"delete", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK(access(host_state(ID1, ""), F_OK) != 0);
+    spawn_result_free(&r);
+
+    check_set_case("a failed delete keeps the key");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V2_KEY});
+    run_cli((const char *[]){"create", NULL}, NULL, SPAWN_PIPES, &r);
+    spawn_result_free(&r);
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 409, .body = "{\"detail\":\"busy\"}"});
+    run_cli((const char *[]){"delete", ID1, NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 5);
+    CHECK_EQ_INT(file_mode(host_state(ID1, "private_key")), 0600);
+    spawn_result_free(&r);
+}
+
+/* A stand-in for OpenSSH on PATH: prints its arguments one a line. */
+static void write_fake_ssh(void)
+{
+    if (mkdir("fakebin", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir fakebin");
+    write_text("fakebin/ssh",
+               "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"
+               "printf 'token in env: %s\\n' \"${SANDBOX_SERVICE_TOKEN:-none}\"\nexit 42\n",
+               0700);
+}
+
+static void test_ssh(void)
+{
+    spawn_result r;
+    char path_env[PATH_MAX + 64], want[4 * PATH_MAX];
+    write_fake_ssh();
+    snprintf(path_env, sizeof path_env, "PATH=%s/fakebin:/usr/bin:/bin", workdir);
+
+    check_set_case("ssh NAME -- command: the kept key, strict checking, ssh's status");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "]"});
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V2});
+    run_cli((const char *[]){"ssh", "sb-0123456789ab", "--", "uname", "-a", NULL},
+            (const char *[]){path_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 42);
+    snprintf(want, sizeof want,
+             "ssh\n-i\n%s/state/litterbox/hosts/" ID1 "/private_key\n"
+             "-o\nUserKnownHostsFile=%s/state/litterbox/hosts/" ID1 "/known_hosts\n"
+             "-o\nGlobalKnownHostsFile=/dev/null\n-o\nStrictHostKeyChecking=yes\n"
+             "-o\nIdentitiesOnly=yes\n-p\n2222\n-l\nsandbox\n--\n203.0.113.7\nuname\n-a\n"
+             "token in env: none\n",
+             workdir, workdir);
+    /* $0 is not printed by the stand-in: its first line is the -i. */
+    CHECK_EQ_STR(r.out, want + 4);
+    CHECK_EQ_STR(r.err, "");
+    spawn_result_free(&r);
+
+    check_set_case("ssh to a host created elsewhere needs --identity-file");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V1});
+    run_cli((const char *[]){"ssh", ID2, NULL}, (const char *[]){path_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 1);
+    CHECK_EQ_STR(r.out, "");
+    CHECK_CONTAINS(r.err, "litterbox: local: no private key for host " ID2 " here");
+    CHECK_CONTAINS(r.err, "give --identity-file FILE");
+    spawn_result_free(&r);
+
+    check_set_case("ssh --identity-file, internal-only host on port 22");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_INTERNAL});
+    run_cli((const char *[]){"ssh", ID3, "--identity-file", "my.key", NULL},
+            (const char *[]){path_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 42);
+    CHECK(strncmp(r.out, "-i\nmy.key\n", 10) == 0);
+    CHECK_CONTAINS(r.out, "-p\n22\n--\nsb-bbbbbbbbbbbb.tail.ts.net\n");
+    CHECK_LACKS(r.out, "-l\n");
+    spawn_result_free(&r);
+
+    check_set_case("ssh: words after the host need --");
+    fs_reset(fs);
+    run_cli((const char *[]){"ssh", ID1, "uname", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "a command goes after --");
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+}
+
+/* ---- wait's deadline, renew --keep ---- */
+
+static void test_wait_deadline(void)
+{
+    spawn_result r;
+    check_set_case("wait --timeout: gives up, exit 7, says what it saw");
+    fs_reset(fs);
+    for (int i = 0; i < 8; i++)
+        fs_push(fs, &(fs_response){.status = 200,
+                                   .body = HOST_V2_WITH(",\"status\":\"provisioning\"")});
+    run_cli((const char *[]){"wait", ID1, "--timeout", "1.5", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 7);
+    CHECK_EQ_STR(r.err, "litterbox: unavailable: host " ID1
+                        " is provisioning, not active, after 1.5 s (--timeout)\n");
+    CHECK(fs_request_count(fs) >= 2 && fs_request_count(fs) <= 4); /* 1 s, then 2 s apart */
+    spawn_result_free(&r);
+}
+
+static void interrupt_after_three(pid_t pid, void *data)
+{
+    (void)data;
+    for (int i = 0; i < 1500 && fs_request_count(fs) < 3; i++)
+        usleep(10000);
+    kill(pid, *(int *)data);
+}
+
+static void test_renew_keep(void)
+{
+    static const int signals[] = {SIGINT, SIGTERM};
+    for (size_t s = 0; s < 2; s++) {
+        check_set_case("renew --keep --ttl 3s, stopped by %s",
+                       signals[s] == SIGINT ? "SIGINT" : "SIGTERM");
+        /* The service grants the 3 s asked for: renewals 1 s apart. */
+        char until[32], body[4096];
+        time_t end = time(NULL) + 3;
+        strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime(&end));
+        snprintf(body, sizeof body, "%s", HOST_V2);
+        char *at = strstr(body, "2030-01-02T00:00:00Z");
+        if (at) memcpy(at, until, strlen(until));
+        fs_reset(fs);
+        fs_push(fs, &(fs_response){.status = 200, .body = body});
+        fs_push(fs, &(fs_response){.status = 503, .body = "{\"detail\":\"busy\"}"});
+        for (int i = 0; i < 4; i++)
+            fs_push(fs, &(fs_response){.status = 200, .body = body});
+        char **env = env_build(NULL);
+        const char *argv[] = {"renew", "--keep", ID1, "--ttl", "3s", NULL};
+        int sig = signals[s];
+        spawn_opts o = {argv, (const char *const *)env, SPAWN_PIPES, interrupt_after_three, &sig,
+                        0};
+        spawn_result r;
+        run_started = time(NULL);
+        if (spawn_run(LB_CLI_PATH, &o, &r) != 0) CHECK_FAIL("could not run the program");
+        env_free(env);
+        check_run_invariants(argv, SPAWN_PIPES, &r);
+        CHECK_EQ_INT(r.status, 0);
+        CHECK_EQ_STR(r.out, "");
+        /* renewed, a 503 retried after a second, renewed again */
+        char line[256];
+        snprintf(line, sizeof line, "litterbox: note: renewed " ID1 " until %s; next in 1 s\n",
+                 until);
+        CHECK_CONTAINS(r.err, line);
+        CHECK_CONTAINS(r.err, "litterbox: unavailable: " ID1 ": busy (HTTP 503)\n"
+                              "litterbox: note: retrying in 1 s\n");
+        CHECK_CONTAINS(r.err, "litterbox: note: stopped renewing " ID1 "; its lease ends at ");
+        CHECK_LACKS(r.err, "cancelled");
+        CHECK(fs_request_count(fs) >= 3);
+        for (size_t i = 0; i < fs_request_count(fs) && i < 3; i++) {
+            CHECK_EQ_STR(fs_request_at(fs, i)->target, "/hosts/" ID1 "/renew");
+            check_body(fs_request_at(fs, i), "expires_at@+3");
+        }
+        spawn_result_free(&r);
+    }
+
+    spawn_result r;
+    check_set_case("renew --keep stops on an error retrying cannot fix");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 404, .body = "{\"detail\":\"host not found\"}"});
+    run_cli((const char *[]){"renew", ID1, "--keep", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 4);
+    CHECK_EQ_STR(r.err, "litterbox: not_found: " ID1 ": host not found (HTTP 404)\n");
+    spawn_result_free(&r);
+
+    check_set_case("renew --keep of a host that never expires");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = HOST_V1});
+    run_cli((const char *[]){"renew", ID2, "--keep", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.err, "litterbox: note: " ID2 " never expires: nothing to keep alive\n");
+    if (CHECK_EQ_INT(fs_request_count(fs), 1)) check_body(fs_request_at(fs, 0), "!expires_at");
+    spawn_result_free(&r);
+
+    check_set_case("renew --ttl without --keep");
+    fs_reset(fs);
+    run_cli((const char *[]){"renew", ID1, "--ttl", "1h", NULL}, NULL, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+}
+
+/* keepalive.c's schedule as a table: the outcome of one renewal and what
+ * came before, and the delay until the next. */
+static void test_keepalive_schedule(void)
+{
+    static const struct {
+        const char *name;
+        keepalive before;
+        lb_code code;
+        long long now, expires_at, want;
+        int failures_after;
+    } rows[] = {
+        {"renewed for an hour: again in 20 min", {3600, 0, 0}, LB_OK, 1000, 4600, 1200, 0},
+        {"a success forgets earlier failures", {3600, 4000, 3}, LB_OK, 1000, 4600, 1200, 0},
+        {"a tiny lease: at least a second", {0, 0, 0}, LB_OK, 1000, 1001, 1, 0},
+        {"never expires: stop", {0, 0, 0}, LB_OK, 1000, 0, -1, 0},
+        {"first transient failure: 1 s", {3600, 4600, 0}, LB_ERR_UNAVAILABLE, 1000, 0, 1, 1},
+        {"second: 2 s", {3600, 4600, 1}, LB_ERR_UNAVAILABLE, 1000, 0, 2, 2},
+        {"fourth: 8 s", {3600, 4600, 3}, LB_ERR_UNAVAILABLE, 1000, 0, 8, 4},
+        {"many: at most 30 s", {3600, 4600, 20}, LB_ERR_UNAVAILABLE, 1000, 0, 30, 21},
+        {"never past a quarter of the lease left",
+         {3600, 1040, 5},
+         LB_ERR_UNAVAILABLE,
+         1000,
+         0,
+         10,
+         6},
+        {"lease gone: still a second apart", {3600, 900, 5}, LB_ERR_UNAVAILABLE, 1000, 0, 30, 6},
+        {"not found: stop", {3600, 4600, 0}, LB_ERR_NOT_FOUND, 1000, 0, -1, 0},
+        {"auth: stop", {3600, 4600, 0}, LB_ERR_AUTH, 1000, 0, -1, 0},
+        {"conflict: stop", {3600, 4600, 0}, LB_ERR_CONFLICT, 1000, 0, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("keepalive: %s", rows[i].name);
+        keepalive k = rows[i].before;
+        CHECK_EQ_INT(keepalive_next(&k, rows[i].code, rows[i].now, rows[i].expires_at),
+                     rows[i].want);
+        CHECK_EQ_INT(k.failures, rows[i].failures_after);
+    }
+}
+
+/* ---- the manual page and docs/cli.md say what the program does ---- */
+
+/** A copy of @p s with "-" written as groff's "\-". */
+static void groff_dashes(const char *s, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < size; s++) {
+        if (*s == '-') buf[n++] = '\\';
+        buf[n++] = *s;
+    }
+    buf[n] = '\0';
+}
+
+static void test_docs_agree(void)
+{
+    char *man = read_text(LB_SOURCE_DIR "/docs/litterbox.1");
+    char *md = read_text(LB_SOURCE_DIR "/docs/cli.md");
+    if (!CHECK(man && md)) {
+        free(man);
+        free(md);
+        return;
+    }
+    size_t count;
+    spawn_result r;
+    run_cli((const char *[]){"--help", NULL}, NULL, SPAWN_PIPES, &r);
+    /* Each command of --help: in the man page's synopsis and in cli.md,
+     * and each option its help names, in both. */
+    const char *line = strstr(r.out, "Commands:\n");
+    count = 0;
+    for (line = line ? strchr(line, '\n') + 1 : ""; *line == ' '; line = strchr(line, '\n') + 1) {
+        char name[64], want[256];
+        const char *p = line + 2;
+        size_t n = strcspn(p, " ");
+        if (strncmp(p, "proxy", n) == 0) n += 1 + strcspn(p + n + 1, " ");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        count++;
+        check_set_case("docs: command %s", name);
+        char g[128];
+        groff_dashes(name, g, sizeof g);
+        snprintf(want, sizeof want, "\n.B litterbox %s\n", g);
+        CHECK_CONTAINS(man, want);
+        snprintf(want, sizeof want, "`%s", name);
+        CHECK_CONTAINS(md, want);
+        spawn_result h;
+        char sub[64];
+        const char *words[4] = {"help", name, NULL, NULL};
+        if (strncmp(name, "proxy ", 6) == 0) {
+            snprintf(sub, sizeof sub, "%s", name + 6);
+            words[1] = "proxy";
+            words[2] = sub;
+        }
+        run_cli(words, NULL, SPAWN_PIPES, &h);
+        CHECK_EQ_INT(h.status, 0);
+        for (const char *o = strstr(h.out, "--"); o; o = strstr(o + 2, "--")) {
+            size_t len = 2 + strspn(o + 2, "abcdefghijklmnopqrstuvwxyz-");
+            if (len <= 3 || strncmp(o, "--help", len) == 0) continue;
+            char opt[64], gopt[128];
+            snprintf(opt, sizeof opt, "%.*s", (int)len, o);
+            groff_dashes(opt, gopt, sizeof gopt);
+            if (!CHECK(strstr(man, gopt) != NULL)) fprintf(stderr, "  man lacks %s\n", opt);
+            if (!CHECK(strstr(md, opt) != NULL)) fprintf(stderr, "  cli.md lacks %s\n", opt);
+        }
+        spawn_result_free(&h);
+    }
+    check_set_case("docs: --help lists the commands");
+    CHECK(count >= 16); /* create ... help, proxy ones included */
+    spawn_result_free(&r);
+    free(man);
+    free(md);
+}
+
+/* ---- shell completion, end to end ---- */
+
+/* How each shell is made to complete a line: bash and zsh call the
+ * script's function as their completion system would (zsh's compadd and
+ * compdef stood in for, since they need a terminal), fish asks its own
+ * `complete -C`. @LINE@ is the line. */
+static const struct {
+    const char *shell, *script;
+} shells[] = {
+    {"/bin/bash", "source <(litterbox completion bash) || exit 9\n"
+                  "COMP_WORDS=(@LINE@); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+                  "_litterbox; printf '%s\\n' \"${COMPREPLY[@]}\"\n"},
+    {"/usr/bin/zsh", "compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }\n"
+                     "_files() { print FILES; }\n"
+                     "source <(litterbox completion zsh) || exit 9\n"
+                     "words=(@LINE@); CURRENT=${#words}; _litterbox\n"},
+    {"/usr/bin/fish", "litterbox completion fish | source; or exit 9\n"
+                      "complete -C '@LINE@'\n"},
+};
+
+static void test_shell_completion(void)
+{
+    static const struct {
+        const char *line; /* the words; the last one is being completed */
+        const char *want;
+    } rows[] = {
+        {"litterbox cr", "create\n"},
+        {"litterbox --json get sb-0", "sb-0123456789ab\n"},
+        {"litterbox proxy att", "attach\n"},
+        {"litterbox list --q", "--quiet\n"},
+    };
+    char dir[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s", LB_CLI_PATH);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    for (size_t k = 0; k < sizeof shells / sizeof shells[0]; k++) {
+        if (access(shells[k].shell, X_OK) != 0) {
+            printf("SKIP %s: no %s\n", __func__, shells[k].shell);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            const char *line = rows[i].line;
+            check_set_case("%s completes '%s'", shells[k].shell, line);
+            fs_reset(fs);
+            fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "," HOST_V1 "]"});
+            char script[1024], path_env[PATH_MAX + 128];
+            const char *at = strstr(shells[k].script, "@LINE@");
+            snprintf(script, sizeof script, "%.*s%s%s", (int)(at - shells[k].script),
+                     shells[k].script, line, at + 6);
+            snprintf(path_env, sizeof path_env, "PATH=%s:/usr/bin:/bin", dir);
+            char **env = env_build((const char *[]){path_env, NULL});
+            spawn_opts o = {(const char *[]){"-c", script, NULL},
+                            (const char *const *)env,
+                            SPAWN_PIPES,
+                            NULL,
+                            NULL,
+                            0};
+            spawn_result r;
+            if (spawn_run(shells[k].shell, &o, &r) != 0) CHECK_FAIL("could not run the shell");
+            env_free(env);
+            CHECK_EQ_INT(r.status, 0);
+            if (!CHECK_EQ_STR(r.out, rows[i].want)) fprintf(stderr, "  stderr: %s\n", r.err);
+            spawn_result_free(&r);
+        }
+    }
+}
+
+/* ---- the config file ---- */
+
+static void test_config_file(void)
+{
+    spawn_result r;
+    char text[1024], cfg_env[PATH_MAX + 32];
+    if (mkdir("cfg", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir cfg");
+    if (mkdir("cfg/litterbox", 0700) != 0 && errno != EEXIST) CHECK_FAIL("mkdir cfg/litterbox");
+    snprintf(text, sizeof text,
+             "# settings\nurl = %s\n  token_file = ../../token.txt\n\nimage=img-from-config\n",
+             fs_url(fs));
+    write_text("cfg/litterbox/config", text, 0600);
+    snprintf(cfg_env, sizeof cfg_env, "XDG_CONFIG_HOME=%s/cfg", workdir);
+    const char *no_env[] = {cfg_env, "-SANDBOX_SERVICE_URL", "-SANDBOX_SERVICE_TOKEN", NULL};
+
+    check_set_case("config file: url and token_file (relative to its folder)");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[]"});
+    run_cli((const char *[]){"list", "-q", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    if (CHECK_EQ_INT(fs_request_count(fs), 1))
+        CHECK_EQ_STR(fs_header(fs_request_at(fs, 0), "Authorization"), "Bearer " FILE_TOKEN);
+    spawn_result_free(&r);
+
+    check_set_case("config file: create's defaults, a flag beats them");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V1});
+    fs_push(fs, &(fs_response){.status = 201, .body = HOST_V1});
+    run_cli((const char *[]){"create", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    spawn_result_free(&r);
+    run_cli((const char *[]){"create", "--image", "img-from-flag", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    spawn_result_free(&r);
+    if (CHECK_EQ_INT(fs_request_count(fs), 2)) {
+        check_body(fs_request_at(fs, 0), "image=\"img-from-config\"");
+        check_body(fs_request_at(fs, 1), "image=\"img-from-flag\"");
+    }
+
+    check_set_case("config file: the environment beats it");
+    snprintf(text, sizeof text, "url = http://127.0.0.1:1\ntimeout = 7\n");
+    write_text("cfg/litterbox/config", text, 0600);
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[]"});
+    run_cli((const char *[]){"list", NULL}, (const char *[]){cfg_env, NULL}, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_INT(fs_request_count(fs), 1);
+    spawn_result_free(&r);
+
+    check_set_case("litterbox config: each value and where it came from, the token as ***");
+    fs_reset(fs);
+    run_cli((const char *[]){"config", "--timeout", "9", NULL}, (const char *[]){cfg_env, NULL},
+            SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    char want[2 * PATH_MAX];
+    snprintf(want, sizeof want,
+             "config file:    %s/cfg/litterbox/config (read)\n"
+             "url             %s (SANDBOX_SERVICE_URL)\n"
+             "token           *** (SANDBOX_SERVICE_TOKEN)\n"
+             "timeout         9 (--timeout)\n"
+             "image           - (unset)\n",
+             workdir, fs_url(fs));
+    CHECK(strncmp(r.out, want, strlen(want)) == 0);
+    if (strncmp(r.out, want, strlen(want)) != 0) dump_run(&r);
+    CHECK_EQ_INT(fs_request_count(fs), 0);
+    spawn_result_free(&r);
+
+    check_set_case("litterbox config --json");
+    run_cli((const char *[]){"--json", "config", NULL}, no_env, SPAWN_PIPES, &r);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_CONTAINS(r.out, "\"url\":{\"value\":\"http://127.0.0.1:1\",\"from\":\"");
+    CHECK_CONTAINS(r.out, "\"timeout\":{\"value\":\"7\",\"from\":\"");
+    CHECK_CONTAINS(r.out, "\"token_file\":{\"value\":null,\"from\":\"unset\"}");
+    spawn_result_free(&r);
+
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"url = x\nimag = y\n",
+         "/cfg/litterbox/config:2: unknown key 'imag'; did you mean 'image'?"},
+        {"token = abc\n", "/cfg/litterbox/config:1: no token here: use token_file = FILE"},
+        {"just words\n", "/cfg/litterbox/config:1: expected key = value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        check_set_case("config file error: %s", bad[i].err);
+        write_text("cfg/litterbox/config", bad[i].text, 0600);
+        fs_reset(fs);
+        run_cli((const char *[]){"list", NULL}, (const char *[]){cfg_env, NULL}, SPAWN_PIPES, &r);
+        CHECK_EQ_INT(r.status, 2);
+        CHECK_CONTAINS(r.err, bad[i].err);
+        CHECK_EQ_INT(fs_request_count(fs), 0);
+        spawn_result_free(&r);
+    }
+    unlink("cfg/litterbox/config");
+}
+
+/* ---- delete --all asks a person first ---- */
+
+static void test_delete_all_asks(void)
+{
+    if (!spawn_pty_available()) {
+        printf("SKIP %s: no pseudo-terminal here\n", __func__);
+        return;
+    }
+    static const struct {
+        const char *typed;
+        int deletes;
+    } rows[] = {{"y\n", 1}, {"n\n", 0}, {"\n", 0}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        check_set_case("delete --all at a terminal, answered '%c'", rows[i].typed[0]);
+        fs_reset(fs);
+        fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "]"});
+        fs_push(fs, &(fs_response){.status = 204});
+        char **env = env_build(NULL);
+        spawn_opts o = {(const char *[]){"delete", "--all", NULL},
+                        (const char *const *)env,
+                        SPAWN_STDIN_TTY,
+                        NULL,
+                        NULL,
+                        0};
+        spawn_result r;
+        if (spawn_run_typing(LB_CLI_PATH, &o, rows[i].typed, &r) != 0)
+            CHECK_FAIL("could not run the program");
+        env_free(env);
+        CHECK(strncmp(r.err, "Delete all 1 host? [y/N] ", 25) == 0);
+        CHECK_EQ_INT(fs_request_count(fs), 1 + rows[i].deletes);
+        CHECK_EQ_INT(r.status, rows[i].deletes ? 0 : 2);
+        CHECK_EQ_STR(r.out, rows[i].deletes ? "deleted " ID1 "\n" : "");
+        if (!rows[i].deletes) CHECK_CONTAINS(r.err, "litterbox: cancelled: nothing deleted\n");
+        spawn_result_free(&r);
+    }
+    check_set_case("delete --all --yes at a terminal does not ask");
+    fs_reset(fs);
+    fs_push(fs, &(fs_response){.status = 200, .body = "[" HOST_V2 "]"});
+    fs_push(fs, &(fs_response){.status = 204});
+    char **env = env_build(NULL);
+    spawn_opts o = {(const char *[]){"delete", "--all", "--yes", NULL},
+                    (const char *const *)env,
+                    SPAWN_STDIN_TTY,
+                    NULL,
+                    NULL,
+                    0};
+    spawn_result r;
+    if (spawn_run_typing(LB_CLI_PATH, &o, "", &r) != 0) CHECK_FAIL("could not run the program");
+    env_free(env);
+    CHECK_EQ_INT(r.status, 0);
+    CHECK_EQ_STR(r.err, "");
+    CHECK_EQ_INT(fs_request_count(fs), 2);
+    spawn_result_free(&r);
+}
+
+/* ---- times for people, in-process ---- */
+
+static void test_when(void)
+{
+    static const struct {
+        long long t;
+        const char *want;
+    } rel[] = {
+        {1000000, "in 0 s"},
+        {1000059, "in 59 s"},
+        {1000060, "in 1 min"},
+        {1000000 + 89 * 60, "in 89 min"},
+        {1000000 + 90 * 60, "in 1 h"},
+        {1000000 + 23 * 3600 + 59, "in 23 h"},
+        {1000000 + 47 * 3600, "in 47 h"},
+        {1000000 + 48 * 3600, "in 2 d"},
+        {999990, "10 s ago"},
+        {1000000 - 5 * 60, "5 min ago"},
+        {1000000 - 3 * 86400, "3 d ago"},
+    };
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        check_set_case("relative time %s", rel[i].want);
+        char buf[64];
+        when_relative(rel[i].t, 1000000, buf, sizeof buf);
+        CHECK_EQ_STR(buf, rel[i].want);
+    }
+    static const struct {
+        const char *text;
+        int relative;
+        const char *want;
+    } human[] = {
+        {"2030-01-02T00:00:00Z", 0, "2030-01-02 00:00:00 UTC"},
+        {"2026-12-02T05:35:57.761Z", 0, "2026-12-02 05:35:57 UTC"}, /* the local server's form */
+        {"2030-01-02T02:00:00+02:00", 0, "2030-01-02 00:00:00 UTC"},
+        {"1970-01-12T13:46:40Z", 1, "1970-01-12 13:46:40 UTC (in 0 s)"},
+        {"1970-01-13T13:46:40Z", 1, "1970-01-13 13:46:40 UTC (in 24 h)"},
+        {"yesterday", 1, "yesterday"}, /* not a time: as sent */
+    };
+    for (size_t i = 0; i < sizeof human / sizeof human[0]; i++) {
+        check_set_case("human time %s", human[i].text);
+        char buf[96];
+        when_human(human[i].text, 1000000, human[i].relative, buf, sizeof buf);
+        CHECK_EQ_STR(buf, human[i].want);
     }
 }
 
@@ -956,6 +1624,8 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     test_time_arg();
+    test_keepalive_schedule();
+    test_when();
 
     char tmpl[] = "/tmp/litterbox-cli-test.XXXXXX";
     if (!mkdtemp(tmpl) || chdir(tmpl) != 0 || !getcwd(workdir, sizeof workdir)) {
@@ -979,6 +1649,14 @@ int main(void)
     test_progress();
     test_sigint();
     test_at_once();
+    test_state_folder();
+    test_ssh();
+    test_wait_deadline();
+    test_renew_keep();
+    test_docs_agree();
+    test_shell_completion();
+    test_config_file();
+    test_delete_all_asks();
 
     fs_stop(fs);
     if (check_failed_n == 0) {

@@ -18,7 +18,7 @@
 #define H_UNUSED __attribute__((unused))
 
 #define TOKEN "tok-SECRET-0123456789abcdef"
-#define UA_DEFAULT "liblitterbox/0.1.0"
+#define UA_DEFAULT "liblitterbox/1.0.0"
 
 /* ---- fixtures ---- */
 
@@ -226,7 +226,7 @@ static H_UNUSED void check_host(const lb_host *got, const lb_host *want)
 
 /* ---- requests ---- */
 
-/* The headers every request carries (rule 1). auth: 1 when the token must
+/* The headers every request carries (docs/wire.md, Requests). auth: 1 when the token must
  * be there, 0 when it must not. */
 static H_UNUSED void check_common_headers(const fs_request *r, int auth, const char *ua)
 {

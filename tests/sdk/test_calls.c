@@ -1,5 +1,5 @@
 /* Every public call against the fake server, as a table of {canned response,
- * call, expected request, expected outcome}: sdk.md rules 1-8 and 10 as far
+ * call, expected request, expected outcome}: docs/api.md and docs/wire.md as far
  * as one request shows them. The client's base URL carries a path prefix
  * (/api) throughout. Each row runs through the blocking call and through its
  * _async form driven by lb_client_run. */
@@ -88,7 +88,7 @@ static const char *const hdr_colon_value[] = {"X-Url: https://a.example:8443/x",
 #define R(st, bd) {.status = (st), .body = (bd)}
 
 static const call_case cases[] = {
-    /* ---- create: exactly the fields set (rule 2) ---- */
+    /* ---- create: exactly the fields set (docs/wire.md, Create) ---- */
     {__LINE__, "create, NULL opts", OP_CREATE, .resp = R(201, CURRENT_GEN_BODY),
      .method = "POST", .path = "/hosts", .body_rule = B_JSON, .body = "{}", .code = LB_OK,
      .host = &want_current},
@@ -177,7 +177,7 @@ static const call_case cases[] = {
      .method = "POST", .path = "/hosts", .body_rule = B_JSON, .body = "{}",
      .code = LB_ERR_RESPONSE, .msg = "ssh_port"},
 
-    /* ---- create: refused arguments, nothing sent (rule 3) ---- */
+    /* ---- create: refused arguments, nothing sent (docs/api.md, Argument checks) ---- */
     {__LINE__, "create, image \"\"", OP_CREATE, .create = OPTS(.image = ""),
      .code = LB_ERR_INVALID, .msg = "image"},
     {__LINE__, "create, provider \"\"", OP_CREATE, .create = OPTS(.provider = ""),
@@ -297,7 +297,7 @@ static const call_case cases[] = {
     {__LINE__, "list, 401", OP_LIST, .resp = R(401, "{\"detail\":\"service token required\"}"),
      .method = "GET", .path = "/hosts", .code = LB_ERR_AUTH, .msg = "service token required"},
 
-    /* ---- delete (rule 7) ---- */
+    /* ---- delete (docs/wire.md, Renew and delete) ---- */
     {__LINE__, "delete, 204", OP_DELETE, .a = HOST_ID, .resp = R(204, NULL), .method = "DELETE",
      .path = "/hosts/" HOST_ID, .code = LB_OK},
     {__LINE__, "delete, 200 empty", OP_DELETE, .a = "h1", .resp = R(200, NULL),
@@ -435,7 +435,7 @@ static const call_case cases[] = {
     {__LINE__, "proxy detach, bad host id", OP_PROXY_DETACH, .a = "web", .b = NULL,
      .code = LB_ERR_INVALID, .msg = "id"},
 
-    /* ---- the token never reaches a message (rule 10) ---- */
+    /* ---- the token never reaches a message (docs/api.md, Secrets) ---- */
     {__LINE__, "token echoed in a detail", OP_GET, .a = "h1",
      .resp = R(403, "{\"detail\":\"token " TOKEN " rejected\"}"), .method = "GET",
      .path = "/hosts/h1", .code = LB_ERR_AUTH, .msg = "token *** rejected"},
@@ -540,7 +540,7 @@ static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_e
     }
     if (!call) {
         /* refused at the start: never fires, out params as a failure */
-        CHECK_EQ_INT(lb_client_run(cl, 5, NULL), LB_OK);
+        CHECK_EQ_INT(lb_client_run(cl, 5, NULL, NULL), LB_OK);
         CHECK_EQ_INT(d.fired, 0);
         o->host = NULL;
         o->list = NULL;
@@ -549,7 +549,7 @@ static lb_code perform_async(lb_client *cl, const call_case *c, outcome *o, lb_e
         return err ? err->code : LB_ERR_INVALID;
     }
     lb_error run_err;
-    CHECK_EQ_INT(lb_client_run(cl, 30, &run_err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(cl, 30, NULL, &run_err), LB_OK);
     CHECK_EQ_INT(lb_client_pending(cl), 0);
     if (!CHECK_EQ_INT(d.fired, 1))
         return LB_ERR_NOMEM; /* never matches a row */
@@ -665,12 +665,12 @@ static void check_result(const call_case *c, outcome *o)
         CHECK_EQ_STR(o->doctor->active_provider, "hetzner");
         CHECK_EQ_INT(o->doctor->tailscale_enabled, 1);
         if (CHECK_EQ_INT(o->doctor->check_count, 2)) {
-            CHECK_EQ_STR(o->doctor->checks[0].name, "database");
-            CHECK_EQ_INT(o->doctor->checks[0].latency_ms, 3);
-            CHECK_EQ_STR(o->doctor->checks[0].detail, NULL);
-            CHECK_EQ_STR(o->doctor->checks[1].status, "error");
-            CHECK_EQ_INT(o->doctor->checks[1].latency_ms, -1);
-            CHECK_EQ_STR(o->doctor->checks[1].hint, "check the token");
+            CHECK_EQ_STR(o->doctor->checks[0]->name, "database");
+            CHECK_EQ_INT(o->doctor->checks[0]->latency_ms, 3);
+            CHECK_EQ_STR(o->doctor->checks[0]->detail, NULL);
+            CHECK_EQ_STR(o->doctor->checks[1]->status, "error");
+            CHECK_EQ_INT(o->doctor->checks[1]->latency_ms, -1);
+            CHECK_EQ_STR(o->doctor->checks[1]->hint, "check the token");
         }
         break;
     case OP_PROXY_CREATE:

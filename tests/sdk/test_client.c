@@ -1,6 +1,6 @@
 /* Client construction (lb_client_new, lb_client_from_env: rules 3 and 9),
- * request headers (rule 1), and secrets in messages and the debug log
- * (rule 10). */
+ * request headers (docs/wire.md, Requests), and secrets in messages and
+ * the debug log (docs/api.md, Secrets). */
 #include <ctype.h>
 #include <pthread.h>
 
@@ -71,6 +71,11 @@ static const new_case new_cases[] = {
      LB_ERR_INVALID, "agent", TOKEN},
     {__LINE__, "user agent with a control byte", "@", TOKEN, OPTS_WITH(.user_agent = "ua\x7f"),
      1, LB_ERR_INVALID, "agent", TOKEN},
+    {__LINE__, "proxy with CRLF", "@", TOKEN, OPTS_WITH(.proxy = "http://p:3128\r\nX: y"), 1,
+     LB_ERR_INVALID, "proxy", TOKEN},
+    {__LINE__, "proxy not UTF-8", "@", TOKEN, OPTS_WITH(.proxy = "http://p\xff:3128"), 1,
+     LB_ERR_INVALID, "proxy", TOKEN},
+    {__LINE__, "options version 1", "@", TOKEN, {.version = 1}, 1, LB_OK, NULL, NULL},
     {__LINE__, "options version 0", "@", TOKEN, {.version = 0}, 1, LB_ERR_INVALID, "version",
      TOKEN},
     {__LINE__, "options version 99", "@", TOKEN, {.version = 99}, 1, LB_ERR_INVALID, "version",

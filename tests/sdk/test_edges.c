@@ -117,7 +117,7 @@ static void test_refusals(fake_server *fs)
     CHECK_EQ_INT(fs_request_count(fs), 0);
 
     check_set_case("lb_client_run refuses a NaN timeout");
-    CHECK_EQ_INT(lb_client_run(c, NAN, &err), LB_ERR_INVALID);
+    CHECK_EQ_INT(lb_client_run(c, NAN, NULL, &err), LB_ERR_INVALID);
     lb_client_close(c);
 }
 

@@ -1,5 +1,5 @@
-/* Keep-alive and threads (rule 14), and release after any sequence of
- * calls (rule 15: valgrind and ASan judge the leak part). */
+/* Keep-alive and threads (docs/api.md, Threads), and release after any sequence of
+ * calls (valgrind and ASan judge the leak part). */
 #include <pthread.h>
 
 #include "harness.h"

@@ -1,5 +1,6 @@
-/* Transport failures (rule 4: refused, reset, truncated, timeout, TLS),
- * redirects, response size limits (rule 13) and large lists. */
+/* Transport failures (refused, reset, truncated, timeout, TLS: docs/api.md,
+ * How responses are classified),
+ * redirects, response size limits (max_response_bytes) and large lists. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -420,6 +420,40 @@ static void test_isolation(const host *a, const host *b, const char *real_tmp_ma
     free(out);
 }
 
+/* What a session cannot reach or make: a user namespace (where it would be
+ * root), the API, another host's sshd, any network but its own loopback. */
+static void test_confinement(const host *a, const host *b)
+{
+    check_set_case("a session cannot make a user namespace or reach the API or another host");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "unshare -U -r true 2>/dev/null && echo USERNS; "
+             "for port in %d %d; do "
+             "  timeout 5 bash -c \"exec 3<>/dev/tcp/127.0.0.1/$port\" 2>/dev/null && "
+             "echo \"REACHES $port\"; "
+             "done; grep -c : /proc/net/dev; echo end",
+             g_srv->port, b->port);
+    int st;
+    char *out = ssh_out(a, cmd, &st);
+    CHECK_EQ_INT(st, 0);
+    CHECK_LACKS(out, "USERNS");
+    CHECK_LACKS(out, "REACHES");
+    CHECK_EQ_STR(out, "1\nend\n"); /* lo alone */
+    free(out);
+
+    check_set_case("each sshd limits unauthenticated connections and their time");
+    char path[700];
+    snprintf(path, sizeof path, "%s/sshd_config", b->dir);
+    FILE *f = fopen(path, "r");
+    char conf[8192] = "";
+    if (f) {
+        conf[fread(conf, 1, sizeof conf - 1, f)] = '\0';
+        fclose(f);
+    }
+    CHECK_CONTAINS(conf, "\nMaxStartups 4:50:10\n");
+    CHECK_CONTAINS(conf, "\nLoginGraceTime 10\n");
+}
+
 static void test_strict_host_key(const host *a, const host *b)
 {
     check_set_case("a host key other than the one returned is refused");
@@ -663,6 +697,7 @@ static void run_suite(const char *mode)
         test_env(&a);
         test_identity(&a, want_user);
         test_isolation(&a, &b, real_marker);
+        test_confinement(&a, &b);
         test_strict_host_key(&a, &b);
 
         check_set_case("%s: a host's sshd outlives a server restart; a killed one is "
@@ -766,8 +801,7 @@ static void test_private_paths(const char *mode)
         if (h && host_from(h, "a", &a) == 0) {
             char cmd[3 * PATH_MAX + 200];
             /* Hidden files read as empty (/dev/null is bound over them). */
-            snprintf(cmd, sizeof cmd, "cat '%s' '%s' '%s-wal' 2>/dev/null | wc -c", token, db,
-                     db);
+            snprintf(cmd, sizeof cmd, "cat '%s' '%s' '%s-wal' 2>/dev/null | wc -c", token, db, db);
             int st;
             char *out = ssh_out(&a, cmd, &st);
             CHECK_EQ_INT(st, 0);
@@ -813,6 +847,10 @@ static void run_as_user(char **argv)
         close(pipefd[1]);
         if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
             _exit(126);
+        /* This program runs through /proc/self/exe whatever folder it is
+         * in, but the server is started by its path: a build under a 0700
+         * home (root's clone in /root) is out of the user's reach. */
+        if (access(LBS_PATH, X_OK) != 0 || access(LBS_CLI_PATH, X_OK) != 0) _exit(78);
         setenv(AS_USER_ENV, "1", 1);
         setenv("HOME", "/tmp", 1);
         setenv("TMPDIR", "/tmp", 1);
@@ -833,6 +871,12 @@ static void run_as_user(char **argv)
     waitpid(pid, &st, 0);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
         printf("SKIP ordinary-user mode: %s cannot execute this test program\n", SANDBOX_USER);
+        return;
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 78) {
+        printf("SKIP ordinary-user mode: %s cannot execute %s (a folder on its path is closed "
+               "to other users, e.g. a 0700 home)\n",
+               SANDBOX_USER, LBS_PATH);
         return;
     }
     if (passed < 0) {

@@ -1,11 +1,13 @@
 /* The local provider through provider.h alone, no HTTP: the paths the
  * server's validation never lets through (bad ids, bad env keys), failure
  * leaving nothing behind, destroy's idempotence and its care with pids from
- * a state it cannot trust, alive() on a stopped or killed sshd, doctor.
+ * a state it cannot trust, alive() on a stopped or killed sshd, doctor;
+ * and the removal of any tree a session can make (no depth limit).
  *
  * The provider's sources are compiled into this program: the server's
  * CMake links them into litterbox-server only. */
 #define _GNU_SOURCE /* run.c's unshare(), declared by the first system header */
+#include "../../server/buf.c"
 #include "../../server/provider_local.c"
 #include "../../server/local/env.c"
 #include "../../server/local/files.c"
@@ -176,6 +178,79 @@ static void test_lifecycle(provider *p)
     CHECK_EQ_INT(p->destroy(p, id, "{\"pid\":1,\"port\":22}", why, sizeof why), 0);
     snprintf(lie, sizeof lie, "{\"pid\":%d}", (int)getpid());
     CHECK_EQ_INT(p->destroy(p, id, lie, why, sizeof why), 0);
+    info_clear(&info);
+}
+
+/* Folders nested depth deep below dir ("d/d/d/..."), made one level at a
+ * time through fds as a session would (the path outgrows PATH_MAX), with a
+ * file, a symlink out of the tree and a folder of mode 000 along the way. */
+static int make_deep(const char *dir, int depth, const char *outside)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    for (int i = 0; fd >= 0 && i < depth; i++) {
+        if (i % 500 == 7) {
+            int f = openat(fd, "file", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+            if (f >= 0) close(f);
+            symlinkat(outside, fd, "link-out");
+            mkdirat(fd, "locked", 0);
+        }
+        int sub =
+            mkdirat(fd, "d", 0700) == 0 ? openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        close(fd);
+        fd = sub;
+    }
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+static void test_remove_tree(void)
+{
+    static const int depths[] = {1, 255, 300, 5000};
+    char why[512];
+    char outside[300], kept[340];
+    snprintf(outside, sizeof outside, "%s/outside", g_scratch);
+    snprintf(kept, sizeof kept, "%s/kept", outside);
+    mkdir(outside, 0700);
+    int f = open(kept, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (f >= 0) close(f);
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        check_set_case("local_remove_tree: folders %d deep", depths[i]);
+        char top[300];
+        snprintf(top, sizeof top, "%s/tree", g_scratch);
+        mkdir(top, 0700);
+        CHECK_EQ_INT(make_deep(top, depths[i], outside), 0);
+        why[0] = '\0';
+        CHECK_EQ_INT(local_remove_tree(top, why, sizeof why), 0);
+        CHECK_EQ_STR(why, "");
+        CHECK(access(top, F_OK) != 0);
+        CHECK_EQ_INT(access(kept, F_OK), 0); /* links are removed, not followed */
+    }
+    check_set_case("local_remove_tree: a missing path is success");
+    CHECK_EQ_INT(local_remove_tree("/nonexistent/lbs-nothing", why, sizeof why), 0);
+}
+
+/* A session that nests 3000 folders in its home must not make its host
+ * undeletable. */
+static void test_destroy_deep_home(provider *p)
+{
+    char why[512];
+    host_info info;
+    const char *id = "55555555-5555-4555-8555-555555555555";
+    host_spec s = spec_of(id, "sb-555555555555");
+    check_set_case("destroy: a home with 3000 nested folders");
+    if (p->create(p, &s, &info, why, sizeof why) != 0) {
+        CHECK_FAIL("create: %s", why);
+        return;
+    }
+    char home[400], outside[300];
+    snprintf(home, sizeof home, "%s/hosts/%s/session/home", g_state, id);
+    snprintf(outside, sizeof outside, "%s/outside", g_scratch);
+    CHECK_EQ_INT(make_deep(home, 3000, outside), 0);
+    why[0] = '\0';
+    CHECK_EQ_INT(p->destroy(p, id, info.state, why, sizeof why), 0);
+    CHECK_EQ_STR(why, "");
+    CHECK_EQ_INT(count_hosts(), 0);
     info_clear(&info);
 }
 
@@ -375,10 +450,6 @@ static void test_doctor(provider *p)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    if (access(LOCAL_SSHD, X_OK) != 0 || access(LOCAL_BWRAP, X_OK) != 0) {
-        printf("SKIP: needs %s and %s\n", LOCAL_SSHD, LOCAL_BWRAP);
-        return check_summary();
-    }
     const char *tmp = getenv("TMPDIR");
     snprintf(g_state, sizeof g_state, "%s/lbs-local-provider.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(g_state)) {
@@ -391,8 +462,15 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    test_new();
     char why[512];
+    test_remove_tree();
+    if (access(LOCAL_SSHD, X_OK) != 0 || access(LOCAL_BWRAP, X_OK) != 0) {
+        printf("SKIP: the provider's tests need %s and %s\n", LOCAL_SSHD, LOCAL_BWRAP);
+        local_remove_tree(g_state, why, sizeof why);
+        local_remove_tree(g_scratch, why, sizeof why);
+        return check_summary();
+    }
+    test_new();
     provider_config cfg = {g_state, 0};
     provider *p = provider_local_new(&cfg, why, sizeof why);
     check_set_case("provider_local_new");
@@ -404,6 +482,7 @@ int main(void)
         test_doctor(p);
         test_create_failures(p);
         test_lifecycle(p);
+        test_destroy_deep_home(p);
         test_killed(p);
         test_port_taken();
         p->close(p);

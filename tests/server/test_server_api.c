@@ -1,4 +1,4 @@
-/* Every call of wire.md against litterbox-server with the fake provider,
+/* Every call of docs/wire.md against litterbox-server with the fake provider,
  * through liblitterbox (blocking and non-blocking), the raw HTTP answers,
  * and the `litterbox` CLI. */
 #include <stdio.h>
@@ -49,10 +49,10 @@ static void test_health_and_doctor(void)
         CHECK(rep->check_count >= 3);
         int db = 0, fake = 0;
         for (size_t i = 0; i < rep->check_count; i++) {
-            db += strcmp(rep->checks[i].name, "database") == 0 &&
-                  strcmp(rep->checks[i].status, "ok") == 0;
-            fake += strcmp(rep->checks[i].name, "provider:fake") == 0 &&
-                    strcmp(rep->checks[i].status, "ok") == 0;
+            db += strcmp(rep->checks[i]->name, "database") == 0 &&
+                  strcmp(rep->checks[i]->status, "ok") == 0;
+            fake += strcmp(rep->checks[i]->name, "provider:fake") == 0 &&
+                    strcmp(rep->checks[i]->status, "ok") == 0;
         }
         CHECK_EQ_INT(db, 1);
         CHECK_EQ_INT(fake, 1);
@@ -334,7 +334,7 @@ static void test_async(void)
     memset(&st, 0, sizeof st);
     for (int i = 0; i < 3; i++)
         CHECK(lb_create_host_async(client, NULL, on_created, &st, &err) != NULL);
-    CHECK_EQ_INT(lb_client_run(client, 60, &err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(client, 60, NULL, &err), LB_OK);
     CHECK_EQ_INT(st.done, 3);
     CHECK_EQ_INT(st.ok, 3);
     async_state got;
@@ -343,10 +343,10 @@ static void test_async(void)
      * finish before the deletes start. */
     for (int i = 0; i < st.ok; i++)
         lb_get_host_async(client, st.ids[i], on_got, &got, &err);
-    CHECK_EQ_INT(lb_client_run(client, 60, &err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(client, 60, NULL, &err), LB_OK);
     for (int i = 0; i < st.ok; i++)
         lb_delete_host_async(client, st.ids[i], on_got, &got, &err);
-    CHECK_EQ_INT(lb_client_run(client, 60, &err), LB_OK);
+    CHECK_EQ_INT(lb_client_run(client, 60, NULL, &err), LB_OK);
     CHECK_EQ_INT(got.done, 2 * st.ok);
     CHECK_EQ_INT(got.ok, 2 * st.ok);
 }

@@ -96,6 +96,25 @@ static void test_escaping(void)
     sbuf_json_str(&b, "a\"b\\c\n\t\x01\0z", 10);
     CHECK_EQ_STR(b.data, "\"a\\\"b\\\\c\\n\\t\\u0001\\u0000z\"");
     sbuf_free(&b);
+    static const struct {
+        const char *in, *out;
+    } utf8[] = {
+        {"caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\""},
+        {"a\xc0\x80"
+         "b",
+         "\"a\\ufffd\\ufffdb\""},
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},
+        {"x\xe2\x82", "\"x\\ufffd\\ufffd\""},
+        {"\xff\"", "\"\\ufffd\\\"\""},
+    };
+    for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
+        check_set_case("JSON strings: UTF-8 row %zu", i);
+        sbuf_json_strz(&b, utf8[i].in);
+        CHECK_EQ_STR(b.data, utf8[i].out);
+        CHECK(utf8_strict(b.data, b.len));
+        sbuf_free(&b);
+    }
+    check_set_case("JSON strings");
     sbuf_json_strz(&b, NULL);
     CHECK_EQ_STR(b.data, "null");
     sbuf_free(&b);
@@ -106,11 +125,11 @@ static void test_escaping(void)
 
 static void test_parser(void)
 {
-    char why[128];
+    json_error why;
     check_set_case("json_parse keeps NUL bytes and lengths");
     const char *text =
         "{\"env\":{\"A\":\"x\\u0000y\"},\"n\":3,\"d\":2.0,\"z\":null,\"env\":{\"B\":\"1\"}}";
-    jnode *root = json_parse(text, strlen(text), why, sizeof why);
+    jnode *root = json_parse(text, strlen(text), &why);
     CHECK(root != NULL);
     if (root) {
         const jnode *env = json_get(root, "env"); /* the last one wins */
@@ -125,7 +144,7 @@ static void test_parser(void)
     static const char *const bad[] = {"", "{", "{\"a\":}", "[1,]", "\"\xff\"", "{} {}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         check_set_case("json_parse refuses %zu", i);
-        jnode *n = json_parse(bad[i], strlen(bad[i]), why, sizeof why);
+        jnode *n = json_parse(bad[i], strlen(bad[i]), &why);
         CHECK(n == NULL);
         json_free(n);
     }
@@ -133,7 +152,101 @@ static void test_parser(void)
     char deep[201];
     memset(deep, '[', 200);
     deep[200] = '\0';
-    CHECK(json_parse(deep, 200, why, sizeof why) == NULL);
+    CHECK(json_parse(deep, 200, &why) == NULL);
+    CHECK_EQ_INT(why.fail, JSON_TOO_DEEP);
+}
+
+static void test_utf8(void)
+{
+    static const struct {
+        const char *s;
+        int ok;
+    } cases[] = {
+        {"", 1},
+        {"plain", 1},
+        {"\xc3\xa9", 1},
+        {"\xe2\x82\xac", 1},
+        {"\xf0\x9f\x98\x80", 1},
+        {"\xf4\x8f\xbf\xbf", 1},     /* U+10FFFF */
+        {"\xed\x9f\xbf", 1},         /* U+D7FF, just below the surrogates */
+        {"\xc0\x80", 0},             /* overlong NUL */
+        {"\xc1\xbf", 0},             /* overlong */
+        {"\xe0\x80\xaf", 0},         /* overlong '/' */
+        {"\xf0\x80\x80\xaf", 0},     /* overlong '/' */
+        {"\xed\xa0\x80", 0},         /* U+D800 */
+        {"\xed\xbf\xbf", 0},         /* U+DFFF */
+        {"\xf4\x90\x80\x80", 0},     /* U+110000 */
+        {"\xf8\x88\x80\x80\x80", 0}, /* five bytes */
+        {"\x80", 0},                 /* a lone continuation */
+        {"\xe2\x82", 0},             /* cut short */
+        {"a\xc3", 0},                /* cut short at the end */
+        {"\xc3\x28", 0},             /* a lead byte without its continuation */
+        {"\xff", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        check_set_case("utf8_strict row %zu", i);
+        CHECK_EQ_INT(utf8_strict(cases[i].s, strlen(cases[i].s)), cases[i].ok);
+    }
+
+    static const struct {
+        const char *text;
+        enum json_fail fail;
+    } bodies[] = {
+        {"{\"image\":\"\xc0\x80\"}", JSON_BAD_UTF8},
+        {"{\"\xed\xa0\x80\":1}", JSON_BAD_UTF8},
+        {"[\"\\udc00\"]", JSON_BAD_UTF8},
+        {"[\"\\ud83d\\ude00\"]", JSON_OK},
+        {"[\"\\uD83D\\uDE00\"]", JSON_OK},
+        {"[\"\\ud800\"]", JSON_BAD_UTF8},
+        {"[\"\\ud800x\"]", JSON_BAD_UTF8},
+        {"[\"\\ud800\\u0041\"]", JSON_BAD_UTF8},
+        {"[\"\\ud800\\ud800\"]", JSON_BAD_UTF8},
+        {"[\"\\\\ud800\"]", JSON_OK}, /* an escaped backslash, then text */
+        {"[\"a\\\"\\ud83d\\ude00\"]", JSON_OK},
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        check_set_case("json_parse UTF-8 row %zu", i);
+        json_error err;
+        jnode *n = json_parse(bodies[i].text, strlen(bodies[i].text), &err);
+        CHECK_EQ_INT(err.fail, bodies[i].fail);
+        CHECK_EQ_INT(n != NULL, bodies[i].fail == JSON_OK);
+        json_free(n);
+    }
+}
+
+/* An object or array of n members, all "K<i>":1 (or 1s). */
+static char *members(int n, int object)
+{
+    size_t cap = (size_t)n * 16 + 8, len = 0;
+    char *s = malloc(cap);
+    s[len++] = object ? '{' : '[';
+    for (int i = 0; i < n; i++)
+        len += (size_t)(object ? snprintf(s + len, cap - len, "%s\"K%d\":1", i ? "," : "", i)
+                               : snprintf(s + len, cap - len, "%s1", i ? "," : ""));
+    s[len++] = object ? '}' : ']';
+    s[len] = '\0';
+    return s;
+}
+
+static void test_member_limit(void)
+{
+    static const struct {
+        int n, object;
+        enum json_fail fail;
+    } cases[] = {
+        {256, 1, JSON_OK}, {257, 1, JSON_TOO_MANY}, {40000, 1, JSON_TOO_MANY},
+        {256, 0, JSON_OK}, {257, 0, JSON_TOO_MANY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        check_set_case("json_parse: %s of %d members", cases[i].object ? "object" : "array",
+                       cases[i].n);
+        char *text = members(cases[i].n, cases[i].object);
+        json_error err;
+        jnode *n = json_parse(text, strlen(text), &err);
+        CHECK_EQ_INT(err.fail, cases[i].fail);
+        json_free(n);
+        free(text);
+    }
 }
 
 static void test_validate(void)
@@ -152,6 +265,11 @@ static void test_validate(void)
         {"{\"env\":{\"a\\u0000\":\"v\"}}", 0, "a\\\\u0000"},
         {"{\"disk_gb\":1.5}", 0, "int_type"},
         {"{\"disk_gb\":true}", 0, "int_type"},
+        {"{\"disk_gb\":9.3e18}", 0, "int_type"},
+        {"{\"disk_gb\":-1e300}", 0, "int_type"},
+        {"{\"disk_gb\":4e9}", 1, NULL},
+        {"{\"env\":{\"A\":\"1\",\"B\":\"2\",\"A\":\"3\",\"C\":4,\"C\":\"5\",\"B\":\"6\"}}", 1,
+         NULL},
         {"{\"image\":\"a\\u0000b\"}", 0, "must not contain NUL"},
         {"{\"expires_at\":null}", 1, NULL},
         {"{\"expires_at\":\"2099-01-01T00:00:00Z\"}", 1, NULL},
@@ -159,8 +277,8 @@ static void test_validate(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         check_set_case("validate_create %s", cases[i].body);
-        char why[128];
-        jnode *body = json_parse(cases[i].body, strlen(cases[i].body), why, sizeof why);
+        json_error why;
+        jnode *body = json_parse(cases[i].body, strlen(cases[i].body), &why);
         CHECK(body != NULL);
         verrs e = {0};
         create_req req;
@@ -172,8 +290,8 @@ static void test_validate(void)
         json_free(body);
     }
     check_set_case("validate_create: explicit null expiry is permanent");
-    char why[128];
-    jnode *body = json_parse("{\"expires_at\":null}", 19, why, sizeof why);
+    json_error why;
+    jnode *body = json_parse("{\"expires_at\":null}", 19, &why);
     verrs e = {0};
     create_req req;
     CHECK_EQ_INT(validate_create(body, &req, &e), 0);
@@ -193,6 +311,8 @@ int main(void)
     test_ids();
     test_escaping();
     test_parser();
+    test_utf8();
+    test_member_limit();
     test_validate();
     return check_summary();
 }

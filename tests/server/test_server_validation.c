@@ -553,7 +553,7 @@ static void test_limits(void)
     free(chunked);
 }
 
-/* The OpenAPI document: exactly wire.md's ten operations. */
+/* The OpenAPI document: exactly docs/wire.md's ten operations. */
 static void test_openapi(void)
 {
     check_set_case("openapi: exactly the ten operations");

@@ -72,6 +72,30 @@ static const doctor_case doctor_cases[] = {
     {__LINE__, "provider is a number",
      "{'ok':true,'active_provider':7,'tailscale_enabled':true,'checks':[]}",
      LB_ERR_RESPONSE, 0, 0, NULL, 0, {{0}}},
+    /* read by the library's own reader: strict where yajl was lenient */
+    {__LINE__, "form feed after the report",
+     "{'ok':true,'active_provider':'p','tailscale_enabled':true,'checks':[]}\f", LB_ERR_RESPONSE,
+     0, 0, NULL, 0, {{0}}},
+    {__LINE__, "overlong UTF-8 in a hint",
+     "{'ok':true,'active_provider':'p','tailscale_enabled':true,'checks':[{'name':'db',"
+     "'status':'ok','hint':'\xc0\xaf'}]}",
+     LB_ERR_RESPONSE, 0, 0, NULL, 0, {{0}}},
+    {__LINE__, "a NUL in a check's name (\\u0000: no C string holds it)",
+     "{'ok':true,'active_provider':'p','tailscale_enabled':true,'checks':[{'name':'d\\u0000b',"
+     "'status':'ok'}]}",
+     LB_ERR_RESPONSE, 0, 0, NULL, 0, {{0}}},
+    {__LINE__, "escapes decoded, latency at the edge of a long long",
+     "{'ok':true,'active_provider':'p\\u00e9','tailscale_enabled':false,'checks':[{'name':"
+     "'a\\/b','status':'ok','latency_ms':9223372036854775807}]}",
+     LB_OK, 1, 0, "p\xc3\xa9", 1, {{"a/b", "ok", NULL, 9223372036854775807LL, NULL}}},
+    {__LINE__, "latency past a long long",
+     "{'ok':true,'active_provider':'p','tailscale_enabled':false,'checks':[{'name':'a',"
+     "'status':'ok','latency_ms':9223372036854775808}]}",
+     LB_ERR_RESPONSE, 0, 0, NULL, 0, {{0}}},
+    {__LINE__, "latency with a fraction",
+     "{'ok':true,'active_provider':'p','tailscale_enabled':false,'checks':[{'name':'a',"
+     "'status':'ok','latency_ms':1.0}]}",
+     LB_ERR_RESPONSE, 0, 0, NULL, 0, {{0}}},
 };
 
 static void run_doctor_case(const doctor_case *c)
@@ -89,11 +113,11 @@ static void run_doctor_case(const doctor_case *c)
         CHECK_EQ_STR(r->active_provider, c->provider);
         if (CHECK_EQ_INT(r->check_count, c->check_count)) {
             for (size_t i = 0; i < c->check_count; i++) {
-                CHECK_EQ_STR(r->checks[i].name, c->checks[i].name);
-                CHECK_EQ_STR(r->checks[i].status, c->checks[i].status);
-                CHECK_EQ_STR(r->checks[i].detail, c->checks[i].detail);
-                CHECK_EQ_INT(r->checks[i].latency_ms, c->checks[i].latency_ms);
-                CHECK_EQ_STR(r->checks[i].hint, c->checks[i].hint);
+                CHECK_EQ_STR(r->checks[i]->name, c->checks[i].name);
+                CHECK_EQ_STR(r->checks[i]->status, c->checks[i].status);
+                CHECK_EQ_STR(r->checks[i]->detail, c->checks[i].detail);
+                CHECK_EQ_INT(r->checks[i]->latency_ms, c->checks[i].latency_ms);
+                CHECK_EQ_STR(r->checks[i]->hint, c->checks[i].hint);
             }
         }
         lb_doctor_report_free(r);
@@ -135,6 +159,14 @@ static const proxy_case proxy_cases[] = {
     {__LINE__, "created", 0, LB_ERR_RESPONSE, NULL, NULL, NULL},
     {__LINE__, "{'name':'web','status':'created'", 0, LB_ERR_RESPONSE, NULL, NULL, NULL},
     {__LINE__, "{'name':'web','status':'created'} {}", 0, LB_ERR_RESPONSE, NULL, NULL, NULL},
+    /* the library's own reader: strict where yajl was lenient */
+    {__LINE__, "{'name':'web','status':'created'}\v", 0, LB_ERR_RESPONSE, NULL, NULL, NULL},
+    {__LINE__, "{'name':'w\xed\xa0\x80','status':'created'}", 0, LB_ERR_RESPONSE, NULL, NULL,
+     NULL},
+    {__LINE__, "{'name':'we\\u0000b','status':'created'}", 0, LB_ERR_RESPONSE, NULL, NULL,
+     NULL},
+    {__LINE__, "{'name':'w\\u00e9','status':'created','name':'second'}", 0, LB_OK,
+     "w\xc3\xa9", NULL, "created"},
 };
 
 static void run_proxy_case(const proxy_case *c)
@@ -183,6 +215,12 @@ static const health_case health_cases[] = {
     {__LINE__, "", LB_ERR_RESPONSE},
     {__LINE__, "{'status':'ok'", LB_ERR_RESPONSE},
     {__LINE__, "{'status':'ok'}x", LB_ERR_RESPONSE},
+    /* the library's own reader: strict where yajl was lenient */
+    {__LINE__, "{'status':'ok'}\f", LB_ERR_RESPONSE},
+    {__LINE__, "\v{'status':'ok'}", LB_ERR_RESPONSE},
+    {__LINE__, "{'status':'ok','v':'\xf4\x90\x80\x80'}", LB_ERR_RESPONSE},
+    {__LINE__, "{'status':'ok\\u0000'}", LB_ERR_RESPONSE},
+    {__LINE__, "{'status':'\\u006fk'}", LB_OK},
 };
 
 static void run_health_case(const health_case *c)
@@ -205,6 +243,34 @@ static void run_health_case(const health_case *c)
     free(body);
 }
 
+/* The small bodies' tree holds JSON_DOC_MAX_DEPTH (64) containers, the
+ * answer's own object included; past that the body is refused, never read
+ * recursively (a million brackets cost no stack). */
+static void test_depth(void)
+{
+    static const struct {
+        size_t brackets;
+        lb_code code;
+    } cases[] = {{62, LB_OK}, {63, LB_OK}, {64, LB_ERR_RESPONSE}, {1000000, LB_ERR_RESPONSE}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = cases[i].brackets;
+        check_set_case("health with %zu nested arrays inside", n);
+        char *body = malloc(2 * n + 32);
+        if (!body)
+            abort();
+        size_t len = (size_t)sprintf(body, "{\"status\":\"ok\",\"x\":");
+        memset(body + len, '[', n);
+        memset(body + len + n, ']', n);
+        len += 2 * n;
+        body[len++] = '}';
+        lb_error err;
+        CHECK_EQ_INT(health_decode(body, len, &err), cases[i].code);
+        if (cases[i].code != LB_OK)
+            CHECK_EQ_STR(err.message, "response is not valid JSON: nested too deep");
+        free(body);
+    }
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof doctor_cases / sizeof doctor_cases[0]; i++)
@@ -213,6 +279,12 @@ int main(void)
         run_proxy_case(&proxy_cases[i]);
     for (size_t i = 0; i < sizeof health_cases / sizeof health_cases[0]; i++)
         run_health_case(&health_cases[i]);
+    test_depth();
+    check_set_case("health status holding a NUL is quoted whole, on one line");
+    static const char nul_status[] = "{\"status\":\"ok\\u0000\\n\"}";
+    lb_error err;
+    CHECK_EQ_INT(health_decode(nul_status, sizeof nul_status - 1, &err), LB_ERR_RESPONSE);
+    CHECK_EQ_STR(err.message, "health status is \"ok??\", not \"ok\"");
     check_set_case("NULL-safe frees");
     lb_doctor_report_free(NULL);
     lb_proxy_free(NULL);

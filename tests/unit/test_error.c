@@ -1,5 +1,6 @@
-/* The error classifier (sdk.md rules 4, 5 and 10) as a table of
- * {status, body, token, expected code, message, error_code}. No sockets. */
+/* The error classifier (docs/api.md: classification, messages, redaction)
+ * as a table of {status, body, token, expected code, message, error_code}.
+ * No sockets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ typedef struct error_case {
 #define HTML_502 "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>nginx</body></html>"
 
 static const error_case error_cases[] = {
-    /* rule 4: the status decides, whatever the body */
+    /* the status decides, whatever the body */
     {__LINE__, 401, "{\"detail\":\"service token required\"}", TOKEN, LB_ERR_AUTH,
      "service token required", {NULL}, NULL, ""},
     {__LINE__, 403, "{\"detail\":\"service token rejected\"}", TOKEN, LB_ERR_AUTH,
@@ -143,7 +144,7 @@ static const error_case error_cases[] = {
     {__LINE__, 307, "{\"detail\":\"moved\"}", TOKEN, LB_ERR_RESPONSE, NULL, {"307"}, NULL, ""},
     {__LINE__, 308, "", TOKEN, LB_ERR_RESPONSE, NULL, {"308"}, NULL, ""},
 
-    /* rule 5: the missing detail */
+    /* the missing detail */
     {__LINE__, 404, "{}", TOKEN, LB_ERR_NOT_FOUND, "HTTP 404", {NULL}, NULL, ""},
     {__LINE__, 409, "{\"error_code\":\"HOST_STATE\"}", TOKEN, LB_ERR_CONFLICT, "HTTP 409",
      {NULL}, NULL, "HOST_STATE"},
@@ -156,7 +157,7 @@ static const error_case error_cases[] = {
     {__LINE__, 404, "{\"x\":{\"detail\":\"WRONG\"},\"detail\":\"host not found\",\"y\":[1]}",
      TOKEN, LB_ERR_NOT_FOUND, "host not found", {NULL}, NULL, ""},
 
-    /* rule 10: the token is redacted wherever it appears */
+    /* the token is redacted wherever it appears */
     {__LINE__, 401, "{\"detail\":\"bad token " TOKEN " and " TOKEN "\"}", TOKEN, LB_ERR_AUTH,
      "bad token *** and ***", {NULL}, TOKEN, ""},
     {__LINE__, 403, "<html>token " TOKEN " rejected</html>", TOKEN, LB_ERR_AUTH, NULL,
@@ -172,6 +173,26 @@ static const error_case error_cases[] = {
     {__LINE__, 404, "{\"detail\":\"" TOKEN "\"}", NULL, LB_ERR_NOT_FOUND, TOKEN, {NULL}, NULL,
      ""},
     {__LINE__, 404, "{\"detail\":\"" TOKEN "\"}", "", LB_ERR_NOT_FOUND, TOKEN, {NULL}, NULL, ""},
+
+    /* read by the library's own reader: what is not strict JSON is quoted */
+    {__LINE__, 404, "{\"detail\":\"gone\"}\f", TOKEN, LB_ERR_NOT_FOUND,
+     "HTTP 404: \"{\\\"detail\\\":\\\"gone\\\"}\\x0C\"", {NULL}, NULL, ""},
+    {__LINE__, 409, "\v{\"detail\":\"busy\",\"error_code\":\"HOST_STATE\"}", TOKEN,
+     LB_ERR_CONFLICT, NULL, {"HTTP 409: \"\\x0B{"}, NULL, ""},
+    {__LINE__, 404, "{\"detail\":\"\xc0\xaf\"}", TOKEN, LB_ERR_NOT_FOUND, NULL,
+     {"HTTP 404: \"{", "\\xC0\\xAF"}, NULL, ""},
+    {__LINE__, 502, "{\"detail\":\"no \xed\xa0\x80 capacity\"}", TOKEN, LB_ERR_UNAVAILABLE,
+     NULL, {"HTTP 502: \"{"}, NULL, ""},
+    /* texts keep their length: a \u0000 is escaped, not an end */
+    {__LINE__, 404, "{\"detail\":\"a\\u0000b\"}", TOKEN, LB_ERR_NOT_FOUND, "a\\x00b", {NULL},
+     NULL, ""},
+    {__LINE__, 409, "{\"detail\":\"x\",\"error_code\":\"A\\u0000B\"}", TOKEN, LB_ERR_CONFLICT,
+     "x", {NULL}, NULL, "A\\x00B"},
+    {__LINE__, 422, "{\"detail\":[{\"loc\":[\"body\",\"k\\u0000\"],\"msg\":\"m\\u0000\"}]}",
+     TOKEN, LB_ERR_VALIDATION, "body.k\\x00: m\\x00", {NULL}, NULL, ""},
+    /* a repeated member: the first counts */
+    {__LINE__, 404, "{\"detail\":\"first\",\"detail\":\"second\"}", TOKEN, LB_ERR_NOT_FOUND,
+     "first", {NULL}, NULL, ""},
 };
 
 static void run_error_case(const error_case *c)

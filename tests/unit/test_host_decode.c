@@ -1,14 +1,14 @@
-/* Host record decoding (sdk.md rule 6, wire.md "Host record"), as a table of
- * {body, expected code, message fragment, expected record}, each row run
- * through host_decode, the streaming decoder fed one byte at a time, split
- * at every offset, and split at random offsets. No sockets. */
+/* Host record decoding (docs/api.md, and docs/wire.md for the record), as a
+ * table of {body, expected code, message fragment, expected record}, each
+ * row run through host_decode, the streaming decoder fed one byte at a
+ * time, split at every offset, and split at random offsets. No sockets. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "decode/decode.h"
+#include "decode_support.h"
 #include "litterbox.h"
 
 /* Bodies are written with ' for " to stay readable; json() turns them back.

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "decode/decode.h"
+#include "decode_support.h"
 
 #define ID_FMT "00000000-0000-4000-8000-%012zu"
 

@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "fake_server.h"
-#include "decode/decode.h"
+#include "decode_support.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);

@@ -1,4 +1,4 @@
-/* Argument validators (sdk.md rule 3), the code table, the version, the
+/* Argument validators (docs/api.md), the code table, the version, the
  * small internal helpers, and NULL-safe frees. No sockets. */
 #include <ctype.h>
 #include <stdio.h>
@@ -356,7 +356,7 @@ static void test_codes(void)
     CHECK_EQ_INT(lb_code_is_retryable((lb_code)1000), 0);
     CHECK_EQ_INT(lb_code_is_retryable((lb_code)-1), 0);
     check_set_case("version");
-    CHECK_EQ_STR(lb_version(), "0.1.0");
+    CHECK_EQ_STR(lb_version(), "1.0.0");
     CHECK_EQ_STR(lb_version(), LB_VERSION);
 }
 

@@ -187,16 +187,16 @@ out:
  * only. */
 static int write_env(const char *dir, const host_spec *spec, char *why, size_t why_size)
 {
-    local_buf b = {0};
+    sbuf b = {0};
     for (size_t i = 0; i < spec->env_count; i++) {
         if (!local_env_key_ok(spec->env_keys[i])) {
             snprintf(why, why_size, "env key %zu is not a plain name", i);
-            local_buf_wipe(&b);
+            sbuf_wipe(&b);
             return -1;
         }
-        local_buf_str(&b, spec->env_keys[i]);
-        local_buf_str(&b, "=");
-        local_buf_arg(&b, spec->env_values[i]);
+        sbuf_adds(&b, spec->env_keys[i]);
+        sbuf_adds(&b, "=");
+        sbuf_arg(&b, spec->env_values[i]);
     }
     char *path = local_path(dir, "env");
     int rc = -1;
@@ -205,11 +205,11 @@ static int write_env(const char *dir, const host_spec *spec, char *why, size_t w
     else
         rc = local_write_file(path, b.data ? b.data : "", b.len, 0600, why, why_size);
     free(path);
-    local_buf_wipe(&b);
+    sbuf_wipe(&b);
     return rc;
 }
 
-static int write_buf(const char *dir, const char *name, local_buf *b, char *why, size_t why_size)
+static int write_buf(const char *dir, const char *name, sbuf *b, char *why, size_t why_size)
 {
     char *path = local_path(dir, name);
     int rc = -1;
@@ -218,7 +218,7 @@ static int write_buf(const char *dir, const char *name, local_buf *b, char *why,
     else
         rc = local_write_file(path, b->data, b->len, 0600, why, why_size);
     free(path);
-    local_buf_wipe(b);
+    sbuf_wipe(b);
     return rc;
 }
 
@@ -236,20 +236,20 @@ static int write_specs(const char *dir, const host_spec *spec, const gv_size *si
                      size->cpus,
                      (size->memory_mib + GV_SANDBOX_OVERHEAD_MIB) << 20,
                      limits};
-    local_buf config = {0}, conf = {0};
+    sbuf config = {0}, conf = {0};
     gv_config_json(&config, &sb);
-    local_buf_printf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n", spec->id,
+    sbuf_addf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n", spec->id,
                      dir, limits.memory_bytes, limits.nproc);
     int rc = -1;
     if (!rootfs) {
         snprintf(why, why_size, "out of memory");
-        local_buf_wipe(&config);
-        local_buf_wipe(&conf);
+        sbuf_wipe(&config);
+        sbuf_wipe(&conf);
     } else if (write_buf(dir, "config.json", &config, why, why_size) == 0 &&
                write_buf(dir, "session.conf", &conf, why, why_size) == 0) {
         rc = 0;
     } else {
-        local_buf_wipe(&conf);
+        sbuf_wipe(&conf);
     }
     free(rootfs);
     return rc;
@@ -277,8 +277,8 @@ static int make_keys(const char *dir, const char *name, char **public_host, char
         !(*private_key = local_read_file(key, 65536, NULL, why, why_size)) ||
         !(public_key = local_public_key(pub, why, why_size)))
         goto out;
-    local_buf ak = {0};
-    local_buf_printf(&ak, "restrict,pty %s\n", public_key);
+    sbuf ak = {0};
+    sbuf_addf(&ak, "restrict,pty %s\n", public_key);
     rc = write_buf(dir, "authorized_keys", &ak, why, why_size);
 out:
     if (key) unlink(key);
@@ -293,8 +293,8 @@ out:
 
 static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *why, size_t why_size)
 {
-    local_buf force = {0};
-    local_buf_printf(&force, "exec %s %s", d->session_program, dir);
+    sbuf force = {0};
+    sbuf_addf(&force, "exec %s %s", d->session_program, dir);
     char *config = local_path(dir, "sshd_config");
     pid_t pid = -1;
     if (force.failed || !config) {
@@ -319,7 +319,7 @@ static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *wh
         if (pid < 0 && !busy) break;
     }
 out:
-    local_buf_wipe(&force);
+    sbuf_wipe(&force);
     free(config);
     return pid;
 }
@@ -335,11 +335,11 @@ static int fill_info(host_info *out, const gv_size *size, long long disk_gb, int
                      const char *public_host, pid_t pid, const char *dir, char **private_key)
 {
     int failed = 0;
-    local_buf kh = {0}, st = {0};
-    local_buf_printf(&kh, "[127.0.0.1]:%d %s", port, public_host);
-    local_buf_printf(&st, "{\"pid\":%d,\"port\":%d,\"dir\":", (int)pid, port);
+    sbuf kh = {0}, st = {0};
+    sbuf_addf(&kh, "[127.0.0.1]:%d %s", port, public_host);
+    sbuf_addf(&st, "{\"pid\":%d,\"port\":%d,\"dir\":", (int)pid, port);
     gv_json_str(&st, dir);
-    local_buf_str(&st, "}");
+    sbuf_adds(&st, "}");
     out->image = dup_or_fail(GV_IMAGE, &failed);
     out->ssh_host = dup_or_fail("127.0.0.1", &failed);
     out->ssh_port = port;

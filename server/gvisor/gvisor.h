@@ -70,7 +70,7 @@ int gv_image_known(const char *image);
 /* ---- spec.c ---- */
 
 /* Appends s as a JSON string (quoted, escaped; any byte but NUL). */
-void gv_json_str(local_buf *b, const char *s);
+void gv_json_str(sbuf *b, const char *s);
 
 typedef struct gv_limits {
     long long memory_bytes; /* RLIMIT_AS */
@@ -89,7 +89,7 @@ typedef struct gv_process {
 
 /* The process object of the OCI runtime spec: root, in /root, the
  * capabilities a host keeps (none that lift a limit), the limits. */
-void gv_process_json(local_buf *b, const gv_process *p);
+void gv_process_json(sbuf *b, const gv_process *p);
 
 typedef struct gv_sandbox {
     const char *rootfs; /* the overlay */
@@ -102,7 +102,7 @@ typedef struct gv_sandbox {
 
 /* config.json: process 1 is the image's init, no network namespace
  * sharing, the limits. */
-void gv_config_json(local_buf *b, const gv_sandbox *s);
+void gv_config_json(sbuf *b, const gv_sandbox *s);
 
 /* ---- layer.c ---- */
 

@@ -61,7 +61,7 @@ int gv_layer_make(const char *dir, const char *image_rootfs, long long disk_gb, 
     char *rootfs = local_path(dir, "rootfs");
     char *upper = disk ? local_path(disk, "upper") : NULL;
     char *work = disk ? local_path(disk, "work") : NULL;
-    local_buf opts = {0};
+    sbuf opts = {0};
     int rc = -1;
     if (!img || !disk || !rootfs || !upper || !work) {
         snprintf(why, why_size, "out of memory");
@@ -87,7 +87,7 @@ int gv_layer_make(const char *dir, const char *image_rootfs, long long disk_gb, 
     if (local_mkdir(upper, 0755, (uid_t)-1, (gid_t)-1, why, why_size) != 0 ||
         local_mkdir(work, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0)
         goto out;
-    local_buf_printf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", image_rootfs, upper, work);
+    sbuf_addf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", image_rootfs, upper, work);
     if (opts.failed) {
         snprintf(why, why_size, "out of memory");
         goto out;
@@ -103,7 +103,7 @@ out:
         char ignored[128];
         gv_layer_remove(dir, ignored, sizeof ignored);
     }
-    local_buf_wipe(&opts);
+    sbuf_wipe(&opts);
     free(img);
     free(disk);
     free(rootfs);

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
                        n,
                        isatty(STDIN_FILENO),
                        {strtoll(memory, NULL, 10), strtoll(nproc, NULL, 10)}};
-    local_buf json = {0};
+    sbuf json = {0};
     gv_process_json(&json, &proc);
     if (json.failed) return fail("out of memory", NULL);
 
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         if (w <= 0) return fail("memfd", strerror(errno));
         off += (size_t)w;
     }
-    local_buf_wipe(&json);
+    sbuf_wipe(&json);
     local_wipe(host_env, host_len);
     /* runsc opens the spec by path: the memfd, kept open across exec. */
     int keep = dup(fd);

@@ -6,30 +6,30 @@
 #include <stdio.h>
 #include <string.h>
 
-void gv_json_str(local_buf *b, const char *s)
+void gv_json_str(sbuf *b, const char *s)
 {
-    local_buf_add(b, "\"", 1);
+    sbuf_add(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\') {
             char esc[2] = {'\\', (char)*c};
-            local_buf_add(b, esc, 2);
+            sbuf_add(b, esc, 2);
         } else if (*c < 0x20 || *c == 0x7f) {
-            local_buf_printf(b, "\\u%04x", *c);
+            sbuf_addf(b, "\\u%04x", *c);
         } else {
-            local_buf_add(b, c, 1);
+            sbuf_add(b, c, 1);
         }
     }
-    local_buf_add(b, "\"", 1);
+    sbuf_add(b, "\"", 1);
 }
 
-static void str_array(local_buf *b, const char *const *v, size_t n)
+static void str_array(sbuf *b, const char *const *v, size_t n)
 {
-    local_buf_add(b, "[", 1);
+    sbuf_add(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
-        if (i) local_buf_add(b, ",", 1);
+        if (i) sbuf_add(b, ",", 1);
         gv_json_str(b, v[i]);
     }
-    local_buf_add(b, "]", 1);
+    sbuf_add(b, "]", 1);
 }
 
 /* What root in a host may do: own and change its files, switch users,
@@ -43,20 +43,20 @@ static const char *const capabilities[] = {
 };
 #define NCAPS (sizeof capabilities / sizeof capabilities[0])
 
-void gv_process_json(local_buf *b, const gv_process *p)
+void gv_process_json(sbuf *b, const gv_process *p)
 {
-    local_buf_printf(b, "{\"terminal\":%s,\"user\":{\"uid\":0,\"gid\":0},\"args\":",
+    sbuf_addf(b, "{\"terminal\":%s,\"user\":{\"uid\":0,\"gid\":0},\"args\":",
                      p->terminal ? "true" : "false");
     str_array(b, p->args, p->nargs);
-    local_buf_str(b, ",\"env\":");
+    sbuf_adds(b, ",\"env\":");
     str_array(b, p->env, p->nenv);
-    local_buf_str(b, ",\"cwd\":\"/root\",\"capabilities\":{");
+    sbuf_adds(b, ",\"cwd\":\"/root\",\"capabilities\":{");
     static const char *const sets[] = {"bounding", "effective", "permitted"};
     for (size_t i = 0; i < 3; i++) {
-        local_buf_printf(b, "%s\"%s\":", i ? "," : "", sets[i]);
+        sbuf_addf(b, "%s\"%s\":", i ? "," : "", sets[i]);
         str_array(b, capabilities, NCAPS);
     }
-    local_buf_printf(b,
+    sbuf_addf(b,
                      "},\"rlimits\":["
                      "{\"type\":\"RLIMIT_NOFILE\",\"hard\":65536,\"soft\":65536},"
                      "{\"type\":\"RLIMIT_AS\",\"hard\":%lld,\"soft\":%lld},"
@@ -66,29 +66,29 @@ void gv_process_json(local_buf *b, const gv_process *p)
                      p->limits.nproc);
 }
 
-void gv_config_json(local_buf *b, const gv_sandbox *s)
+void gv_config_json(sbuf *b, const gv_sandbox *s)
 {
     static const char *const init_args[] = {"/usr/lib/litterbox/init"};
     static const char *const init_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
                                            "/usr/bin:/sbin:/bin",
                                            "HOME=/root"};
     gv_process init = {init_args, 1, init_env, 2, 0, s->limits};
-    local_buf_str(b, "{\"ociVersion\":\"1.0.0\",\"process\":");
+    sbuf_adds(b, "{\"ociVersion\":\"1.0.0\",\"process\":");
     gv_process_json(b, &init);
-    local_buf_str(b, ",\"root\":{\"path\":");
+    sbuf_adds(b, ",\"root\":{\"path\":");
     gv_json_str(b, s->rootfs);
-    local_buf_str(b, ",\"readonly\":false},\"hostname\":");
+    sbuf_adds(b, ",\"readonly\":false},\"hostname\":");
     gv_json_str(b, s->hostname);
     /* /tmp in the writable layer (on disk, counted in disk_gb), not in the
      * sandbox's memory. */
-    local_buf_str(b, ",\"mounts\":["
+    sbuf_adds(b, ",\"mounts\":["
                      "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
                      "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
                      "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\","
                      "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]}],"
                      "\"linux\":{\"cgroupsPath\":");
     gv_json_str(b, s->cgroup);
-    local_buf_printf(b,
+    sbuf_addf(b,
                      ",\"resources\":{\"memory\":{\"limit\":%lld},"
                      "\"cpu\":{\"quota\":%lld,\"period\":100000}},"
                      "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"

@@ -1,7 +1,9 @@
 /* runsc for one host. Each host has its own runsc --root (<dir>/runsc), so
- * that one host's state is one folder, and its own log (<dir>/runsc.log),
- * which the sandbox and gofer inherit as stderr: whatever process still
- * writes to that log after a delete belongs to the host, and is killed. */
+ * that one host's state is one folder, and its own log (<dir>/runsc.log).
+ * After runsc's own delete, whatever process still writes to that log
+ * (a `runsc run` in flight) or carries that --root on its command line (a
+ * sandbox or gofer runsc could not delete) belongs to the host, and is
+ * killed. */
 #include "gvisor.h"
 
 #include <dirent.h>
@@ -132,6 +134,24 @@ static void remove_cgroups(const char *id)
     remove_cgroup(path);
 }
 
+/* Kills every process whose command line holds the host's --root flag
+ * (runsc-sandbox and runsc-gofer carry it; their stdio is /dev/null, not
+ * the log) with everything below it. 0, or -1 with why. */
+static int kill_by_root_flag(const runsc_paths *p, char *why, size_t why_size)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int rc = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0 || !local_proc_matches(pid, p->root_flag)) continue;
+        if (local_proc_kill_host(pid, p->root_flag, p->log, STOP_GRACE_MS, why, why_size) != 0)
+            rc = -1;
+    }
+    if (d) closedir(d);
+    return rc;
+}
+
 int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
 {
     runsc_paths p;
@@ -143,6 +163,7 @@ int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
     local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
     local_run(argv, &opts, out, sizeof out, ignored, sizeof ignored);
     int rc = local_proc_kill_host(0, p.root_flag, p.log, STOP_GRACE_MS, why, why_size);
+    if (rc == 0) rc = kill_by_root_flag(&p, why, why_size);
     if (rc == 0) remove_cgroups(id);
     paths_free(&p);
     return rc;

@@ -24,6 +24,7 @@ bench: deps
 	bash bench/run.sh
 	bash bench/t3.sh
 	bash bench/t4.sh
+	bash bench/gvisor.sh
 
 # Only what is installed is built: no tests, benchmarks, examples or fuzzer.
 INSTALL_TARGETS = litterbox_shared litterbox_static litterbox_cli litterbox_server

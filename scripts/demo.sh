@@ -56,10 +56,15 @@ cleanup() {
   for cmdline in /proc/[0-9]*/cmdline; do
     # 2>/dev/null first: a process that ended since the glob makes the
     # redirection itself fail, and its message must not reach the screen.
-    if tr '\0' ' ' 2>/dev/null <"$cmdline" | grep -qF -- "-f $work/state/hosts/"; then
+    if tr '\0' ' ' 2>/dev/null <"$cmdline" | grep -qE -- "-f $work/state/(hosts|gvisor)/"; then
       pid=${cmdline#/proc/}
       kill -KILL "${pid%/cmdline}" 2>/dev/null
     fi
+  done
+  # ... and a gvisor host's sandbox and mounts.
+  for dir in "$work"/state/gvisor/*/; do
+    [ -d "$dir/runsc" ] && runsc --root="$dir/runsc" delete --force "$(basename "$dir")" >/dev/null 2>&1
+    umount -l "$dir/rootfs" "$dir/disk" 2>/dev/null
   done
   rm -rf "$work"
   if [ "$status" -ne 0 ]; then
@@ -112,19 +117,36 @@ export XDG_STATE_HOME="$work/cli-state"
 
 say "Ask the server whether it can make hosts here"
 show "litterbox doctor"
-"$cli" doctor | sed 's/^/   /' || die "the server's doctor reports a problem (see above)"
+"$cli" doctor >"$work/doctor.out" || true
+sed 's/^/   /' "$work/doctor.out"
+# A gvisor host (a gVisor sandbox of its own) where doctor says it works
+# here; else a local one (a sandboxed login on this machine).
+if grep -qE '^check ok +provider:gvisor ' "$work/doctor.out"; then
+  provider=gvisor
+  note "provider: gvisor (doctor says it works here): the host is a gVisor sandbox of its own"
+else
+  provider=local
+  grep -qE '^check ok +provider:local ' "$work/doctor.out" ||
+    die "the server's doctor reports a problem (see above)"
+  note "provider: local (doctor says gvisor does not work here: see its line above for why)"
+fi
 
 say "Create a host, with one environment variable"
-show "litterbox create --env GREETING='hello from litterbox'"
-"$cli" create --env "GREETING=hello from litterbox" \
+show "litterbox create --provider $provider --env GREETING='hello from litterbox'"
+"$cli" create --provider "$provider" --env "GREETING=hello from litterbox" \
   >"$work/create.out" || { cat "$work/create.out"; die "create failed"; }
 sed 's/^/   /' "$work/create.out"
 host_id=$(awk '$1 == "id:" { print $2 }' "$work/create.out")
 host_name=$(awk '$1 == "name:" { print $2 }' "$work/create.out")
 [ -n "$host_id" ] && [ -n "$host_name" ] || die "could not read the host's id and name"
 note "a real OpenSSH server now runs for $host_name, with its own host key and your key pair;"
-note "every session there runs inside a bubblewrap sandbox. The CLI kept the private key"
-note "(the service hands it out once) in its state folder, \$XDG_STATE_HOME/litterbox"
+if [ "$provider" = gvisor ]; then
+  note "every session there enters the host's own gVisor sandbox (its own kernel, no network)."
+else
+  note "every session there runs inside a bubblewrap sandbox."
+fi
+note "The CLI kept the private key (the service hands it out once) in its state folder,"
+note "\$XDG_STATE_HOME/litterbox"
 
 say "Run a command in the host over ssh"
 cmd='echo "$GREETING"; echo "I am $(id -un) on $(hostname), in $HOME"; uname -a'
@@ -141,7 +163,9 @@ say "Delete the host, by name"
 show "litterbox delete $host_name"
 "$cli" delete "$host_name" | sed 's/^/   /'
 host_id=""
-if [ -e "$work/state/hosts" ] && [ -n "$(ls -A "$work/state/hosts")" ]; then
+hosts_dir="$work/state/hosts"
+[ "$provider" = gvisor ] && hosts_dir="$work/state/gvisor"
+if [ -e "$hosts_dir" ] && [ -n "$(ls -A "$hosts_dir")" ]; then
   die "the host's files are still there after delete"
 fi
 note "its sshd, its sessions, its keys and its files are gone, and so is the CLI's copy of the key"

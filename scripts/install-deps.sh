@@ -9,6 +9,7 @@ packages=(
   libmicrohttpd-dev libsqlite3-dev openssh-server openssh-client bubblewrap
   valgrind nginx-light wrk ca-certificates abigail-tools
   zsh fish  # the CLI's completion scripts are tested in each shell
+  runsc debootstrap e2fsprogs   # the gvisor provider: sandboxes, its image, each host's disk
 )
 
 missing=()

@@ -21,7 +21,8 @@ server_config g_config;
 
 static const char usage[] =
     "usage: litterbox-server [--listen ADDR:PORT] [--allow-remote] [--token-file FILE]\n"
-    "                        [--state-dir DIR] [--db PATH] [--default-provider local|fake]\n"
+    "                        [--state-dir DIR] [--db PATH]\n"
+    "                        [--default-provider local|gvisor|fake] [--gvisor-images DIR]\n"
     "                        [--fake-delay SECONDS] [--lease-ttl DURATION]\n"
     "                        [--idempotency-ttl DURATION] [--reap-interval DURATION]\n"
     "                        [--max-hosts N] [--max-pending N] [--max-client-conns N]\n"
@@ -35,8 +36,8 @@ static const char usage[] =
     "$XDG_STATE_HOME/litterbox-server (else ~/.local/state/litterbox-server),\n"
     "--default-provider local, --lease-ttl 1h, --idempotency-ttl 24h,\n"
     "--reap-interval 10s, --max-hosts 64, --max-pending 64, --max-client-conns 256,\n"
-    "--stop-grace 10s,\n"
-    "--wire current.\n";
+    "--stop-grace 10s, --wire current, --gvisor-images /var/cache/litterbox/gvisor\n"
+    "(built by scripts/gvisor-image.sh).\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -118,7 +119,7 @@ static int make_dirs(const char *path)
 int main(int argc, char **argv)
 {
     const char *listen_spec = "127.0.0.1:8780", *token_file = NULL, *state_dir = NULL, *db = NULL,
-               *wire = "current";
+               *wire = "current", *gvisor_images = NULL;
     int allow_remote = 0;
     g_config.default_provider = "local";
     g_config.lease_ttl_ms = 3600 * 1000LL;
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
             "--listen",           "--token-file",       "--state-dir", "--db",
             "--default-provider", "--fake-delay",       "--lease-ttl", "--idempotency-ttl",
             "--reap-interval",    "--max-hosts",        "--wire",      "--max-pending",
-            "--stop-grace",       "--max-client-conns", NULL};
+            "--stop-grace",       "--max-client-conns", "--gvisor-images", NULL};
         const char *val = NULL;
         size_t k;
         for (k = 0; with_value[k]; k++) {
@@ -177,7 +178,7 @@ int main(int argc, char **argv)
             db = val;
         } else if (strcmp(opt, "--default-provider") == 0) {
             if (!provider_known(val))
-                return fail("--default-provider %s: expected local or fake", val);
+                return fail("--default-provider %s: expected local, gvisor or fake", val);
             g_config.default_provider = val;
         } else if (strcmp(opt, "--fake-delay") == 0) {
             char *end;
@@ -186,6 +187,8 @@ int main(int argc, char **argv)
             if (errno || *end || end == val || g_config.fake_delay_s < 0 ||
                 g_config.fake_delay_s > 86400)
                 return fail("--fake-delay %s: expected seconds, e.g. 0.5", val);
+        } else if (strcmp(opt, "--gvisor-images") == 0) {
+            gvisor_images = val;
         } else if (strcmp(opt, "--wire") == 0) {
             if (strcmp(val, "current") != 0 && strcmp(val, "v1") != 0)
                 return fail("--wire %s: expected current or v1", val);
@@ -296,6 +299,7 @@ int main(int argc, char **argv)
     }
     private_paths[np] = NULL;
     providers_hide_paths(private_paths);
+    if (gvisor_images) providers_set_gvisor_images(gvisor_images);
     /* Leases that ran out while the server was down go at the reaper's first
      * pass, one interval after the start: a host marked `error` just now
      * stays visible that long, with its last_error. */

@@ -1,9 +1,10 @@
 /* The provider interface of litterbox-server: what turns a validated
  * create into a running host, and tears it down again.
  *
- * Two implementations: provider_fake.c (no processes; answers after
- * --fake-delay) and provider_local.c (one OpenSSH sshd per host on
- * 127.0.0.1, sessions under bubblewrap). The HTTP layer and the store never
+ * Three implementations: provider_fake.c (no processes; answers after
+ * --fake-delay), provider_local.c (one OpenSSH sshd per host on
+ * 127.0.0.1, sessions under bubblewrap) and provider_gvisor.c (one gVisor
+ * sandbox per host, sessions entering it through its sshd). The HTTP layer and the store never
  * look inside a provider; everything a provider needs to find its host again
  * after a restart is in host_info.state, which the store persists. */
 #ifndef LBS_PROVIDER_H
@@ -51,7 +52,7 @@ typedef struct provider_check {
 typedef struct provider provider;
 
 struct provider {
-    const char *name; /* "local", "fake": the value of `provider` on the wire */
+    const char *name; /* "local", "gvisor", "fake": the value of `provider` on the wire */
 
     /* Refuse what this provider cannot do, before a host record exists.
      * Return 0, or -1 with a detail for a 400 (e.g. an unknown image, or
@@ -92,11 +93,17 @@ typedef struct provider_config {
 /* Each returns NULL with why filled when it cannot start. */
 provider *provider_fake_new(const provider_config *cfg, char *why, size_t why_size);
 provider *provider_local_new(const provider_config *cfg, char *why, size_t why_size);
+provider *provider_gvisor_new(const provider_config *cfg, char *why, size_t why_size);
 
 /* The local provider only (added for it): files and folders outside the
  * state folder that no session may see, e.g. the --token-file and a --db
  * kept elsewhere. paths is NULL-terminated and copied. 0, or -1 when out of
  * memory. Call it before the first create. */
 int provider_local_set_private_paths(provider *p, const char *const *paths);
+
+/* The gvisor provider only: where scripts/gvisor-image.sh built its images
+ * (--gvisor-images; the default is /var/cache/litterbox/gvisor). Copied.
+ * 0, or -1 when out of memory. Call it before the first create. */
+int provider_gvisor_set_images(provider *p, const char *images_dir);
 
 #endif

@@ -12,6 +12,7 @@ static const struct {
     provider *(*make)(const provider_config *cfg, char *why, size_t why_size);
 } registry[] = {
     {"local", provider_local_new},
+    {"gvisor", provider_gvisor_new},
     {"fake", provider_fake_new},
 };
 
@@ -52,6 +53,14 @@ void providers_hide_paths(const char *const *paths)
         if (started[i] && registry[i].make == provider_local_new &&
             provider_local_set_private_paths(started[i], paths) != 0)
             fprintf(stderr, "litterbox-server: out of memory hiding private paths\n");
+}
+
+void providers_set_gvisor_images(const char *dir)
+{
+    for (size_t i = 0; i < NPROVIDERS; i++)
+        if (started[i] && registry[i].make == provider_gvisor_new &&
+            provider_gvisor_set_images(started[i], dir) != 0)
+            fprintf(stderr, "litterbox-server: out of memory keeping --gvisor-images\n");
 }
 
 void providers_stop(void)

@@ -236,6 +236,8 @@ void providers_start(const provider_config *cfg);
 void providers_stop(void);
 /* Files no session of a local host may see (NULL-terminated, existing paths). */
 void providers_hide_paths(const char *const *paths);
+/* --gvisor-images: handed to the gvisor provider, if it started. */
+void providers_set_gvisor_images(const char *dir);
 /* The provider called name, or NULL with why (unknown: *unknown = 1). */
 provider *providers_get(const char *name, int *unknown, char *why, size_t why_size);
 size_t providers_count(void);

@@ -120,6 +120,11 @@ typedef struct local_sshd_conf {
     const char *login_user;
     const char *inner_shell; /* the shell a session runs in the sandbox */
     int strict_modes;
+    /* Another provider's sshd (gvisor): when set, the whole ForceCommand
+     * line, in place of the bubblewrap one, and root may log in (by key
+     * only, and only ever into that command, started without the login
+     * shell's rc file). */
+    const char *force_command;
 } local_sshd_conf;
 
 /* A port on 127.0.0.1 that was free a moment ago; 0 with why. */

@@ -70,7 +70,7 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
               "KbdInteractiveAuthentication no\n"
               "HostbasedAuthentication no\n"
               "PermitEmptyPasswords no\n"
-              "PermitRootLogin no\n"
+              "PermitRootLogin %s\n"
               "UsePAM no\n"
               "StrictModes %s\n"
               "PermitUserEnvironment no\n"
@@ -89,14 +89,22 @@ int local_sshd_write_config(const local_sshd_conf *c, int port, char *why, size_
               "MaxStartups 4:50:10\n"
               "MaxAuthTries 3\n"
               "LogLevel INFO\n",
-              port, c->host_dir, c->login_user, c->session_dir, c->strict_modes ? "yes" : "no");
+              port, c->host_dir, c->login_user, c->session_dir,
+              c->force_command ? "prohibit-password" : "no", c->strict_modes ? "yes" : "no");
     if (access(SFTP_SERVER, X_OK) == 0) sbuf_adds(&b, "Subsystem sftp " SFTP_SERVER "\n");
     /* Run by the login user's shell as `SHELL -c LINE`. The bwrap options and
      * the env come from fd 3, a NUL-separated file that bwrap parses. */
-    sbuf_addf(&b,
-              "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
-              "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
-              c->inner_shell, c->inner_shell, c->session_dir);
+    /* SHLVL=1: the login user's bash then counts as a nested shell and does
+     * not read its ~/.bashrc, which Debian's bash otherwise does for every
+     * command sshd starts (the machine's root rc is no business of a host's
+     * session, and can take seconds). */
+    if (c->force_command)
+        sbuf_addf(&b, "SetEnv SHLVL=1\nForceCommand %s\n", c->force_command);
+    else
+        sbuf_addf(&b,
+                  "ForceCommand exec " LOCAL_BWRAP " --args 3 -- %s -c "
+                  "\"${SSH_ORIGINAL_COMMAND:-exec %s -l}\" 3<%s/bwrap.args\n",
+                  c->inner_shell, c->inner_shell, c->session_dir);
     if (b.failed) {
         snprintf(why, why_size, "out of memory");
         sbuf_wipe(&b);

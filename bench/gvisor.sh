@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# T5-T7 (perf.md): gvisor hosts of litterbox-server, each figure beside the
+# floor measured in the same run, `runsc --network=none do true` (a sandbox
+# up, one command, down: what no create can beat).
+#
+#   T5  cold create: POST /hosts (the CLI) to the first `ssh HOST true` that
+#       succeeds, BENCH_GV_CREATES times in a row: p50 and p95
+#   T6  BENCH_GV_BURST (20) creates at once: until every host is SSH-ready
+#   T7  an idle host's memory (sandbox, gofer, sshd): RSS and PSS, beside an
+#       idle bare sandbox (`runsc do sleep`) measured the same way
+#   T8  a create from a warm pool: not measured (--warm-pool is not built)
+#
+# Needs root and runsc (else SKIP), and builds the image when missing. Knobs:
+# BENCH_GV_CREATES (10), BENCH_GV_BURST (20), BENCH_BUILD (build-bench).
+# Exit status: 0 when it ran (a miss is reported; BENCH_STRICT=1 fails on
+# one), 1 otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+creates=${BENCH_GV_CREATES:-10}
+burst=${BENCH_GV_BURST:-20}
+build=${BENCH_BUILD:-build-bench}
+jobs=$(nproc 2>/dev/null || echo 2)
+# Where gvisor hosts cannot run at all, `make bench` goes on without them.
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: T5-T7 (gvisor hosts) need root"; exit 0; }
+command -v runsc >/dev/null || { echo "SKIP: T5-T7: runsc is not installed"; exit 0; }
+
+echo "== T5-T7: build (Release) in $build, image =="
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLB_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$jobs" --target litterbox_server litterbox_cli >/dev/null
+bash scripts/gvisor-image.sh >/dev/null
+cli=$build/bin/litterbox
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lb-gvbench.XXXXXX")
+chmod 700 "$tmp"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    for id in $("$cli" list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+      "$cli" delete "$id" >/dev/null 2>&1 || true
+    done
+    kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  fi
+  # Never remove a folder with a host's layer still mounted in it.
+  if grep -qF "$tmp/" /proc/self/mountinfo; then
+    echo "gvisor bench: hosts of $tmp/state are left (their server stopped first)" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+# The p-th percentile (nearest rank) of numbers on stdin.
+pct() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int((p * NR + 99) / 100); if (i < 1) i = 1; print v[i] }'; }
+
+echo "== floor: runsc --network=none do true (5 runs) =="
+for _ in 1 2 3 4 5; do
+  t0=$(ms)
+  runsc --root="$tmp/do-root" --network=none do true
+  echo $(($(ms) - t0))
+done >"$tmp/floor"
+floor=$(pct 50 <"$tmp/floor")
+echo "floor p50: ${floor} ms (runs: $(tr '\n' ' ' <"$tmp/floor"))"
+
+head -c 24 /dev/urandom | base64 >"$tmp/token"
+# In a session of its own: a ^C reaches this script, whose cleanup deletes
+# the hosts through the server before stopping it.
+setsid "$build/bin/litterbox-server" --listen 127.0.0.1:0 --token-file "$tmp/token" \
+  --state-dir "$tmp/state" --default-provider gvisor --max-hosts 64 \
+  >"$tmp/server.out" 2>"$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 100); do grep -q '^listening' "$tmp/server.out" && break; sleep 0.1; done
+SANDBOX_SERVICE_URL=$(sed -n 's/^listening on //p' "$tmp/server.out")
+SANDBOX_SERVICE_TOKEN=$(cat "$tmp/token")
+export SANDBOX_SERVICE_URL SANDBOX_SERVICE_TOKEN
+
+# create_to_ssh N: one host, from POST to a successful `ssh true`; prints
+# the milliseconds, leaves the host's id in $tmp/id.N.
+create_to_ssh() {
+  local n=$1 t0 port
+  t0=$(ms)
+  "$cli" create --key-file "$tmp/key.$n" >"$tmp/create.$n" || return 1
+  port=$(awk '$1 == "ssh_port:" { print $2 }' "$tmp/create.$n")
+  awk '$1 == "known_hosts:" { print $2, $3, $4 }' "$tmp/create.$n" >"$tmp/kh.$n"
+  awk '$1 == "id:" { print $2 }' "$tmp/create.$n" >"$tmp/id.$n"
+  for _ in $(seq 1500); do
+    if ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
+      -o UserKnownHostsFile="$tmp/kh.$n" -o LogLevel=ERROR -i "$tmp/key.$n" \
+      -p "$port" root@127.0.0.1 true 2>/dev/null; then
+      echo $(($(ms) - t0))
+      return 0
+    fi
+    sleep 0.02
+  done
+  return 1
+}
+
+echo "== T5: cold create to a first ssh, $creates in a row =="
+for i in $(seq "$creates"); do
+  create_to_ssh "c$i"
+  "$cli" delete "$(cat "$tmp/id.c$i")" >/dev/null
+done >"$tmp/t5"
+p50=$(pct 50 <"$tmp/t5")
+p95=$(pct 95 <"$tmp/t5")
+echo "T5 p50 ${p50} ms, p95 ${p95} ms (runs: $(tr '\n' ' ' <"$tmp/t5"))"
+echo "T5 p50 / floor: $(awk -v a="$p50" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
+  "(target p50 <= 1000 ms, p95 <= 2000 ms)"
+t5_ok=$([ "$p50" -le 1000 ] && [ "$p95" -le 2000 ] && echo PASS || echo MISS)
+echo "T5: $t5_ok"
+
+echo "== T6: $burst creates at once, until all are SSH-ready =="
+# (waiting for these jobs by pid: a plain `wait` would wait for the server)
+t0=$(ms)
+jobs_=()
+for i in $(seq "$burst"); do
+  create_to_ssh "b$i" >"$tmp/t6.$i" &
+  jobs_+=($!)
+done
+wait "${jobs_[@]}" || true
+t6=$(($(ms) - t0))
+ready=$(cat "$tmp"/t6.* | grep -c . || true)
+echo "T6: $ready of $burst SSH-ready after ${t6} ms (slowest alone: $(cat "$tmp"/t6.* | pct 100) ms)"
+echo "T6 / floor: $(awk -v a="$t6" -v b="$floor" 'BEGIN { printf "%.1f", a / b }') (target <= 10000 ms)"
+t6_ok=$([ "$ready" -eq "$burst" ] && [ "$t6" -le 10000 ] && echo PASS || echo MISS)
+echo "T6: $t6_ok"
+for i in $(seq "$burst"); do
+  [ -s "$tmp/id.b$i" ] && "$cli" delete "$(cat "$tmp/id.b$i")" >/dev/null
+done
+
+# The memory of every process whose command line holds $1, and of their
+# descendants: "RSS_KiB PSS_KiB".
+memory_of() {
+  local roots pids
+  roots=$(grep -lsF -- "$1" /proc/[0-9]*/cmdline | cut -d/ -f3 | tr '\n' ' ')
+  pids=$roots
+  for _ in 1 2 3; do
+    for p in /proc/[0-9]*; do
+      ppid=$(awk '{ print $4 }' "$p/stat" 2>/dev/null) || continue
+      case " $pids " in *" $ppid "*) case " $pids " in *" ${p#/proc/} "*) ;; *) pids="$pids ${p#/proc/}" ;; esac ;; esac
+    done
+  done
+  local rss=0 pss=0 r q
+  for p in $pids; do
+    r=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+    q=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+    rss=$((rss + ${r:-0}))
+    pss=$((pss + ${q:-0}))
+  done
+  echo "$rss $pss"
+}
+
+echo "== T7: an idle host's memory =="
+create_to_ssh idle >/dev/null
+id=$(cat "$tmp/id.idle")
+sleep 3
+read -r host_rss host_pss < <(memory_of "$tmp/state/gvisor/$id/")
+runsc --root="$tmp/bare-root" --network=none do sleep 60 &
+bare=$!
+sleep 3
+read -r bare_rss bare_pss < <(memory_of "--root=$tmp/bare-root")
+kill "$bare" 2>/dev/null; wait "$bare" 2>/dev/null || true
+echo "T7 host (sandbox + gofer + sshd): RSS $((host_rss / 1024)) MiB, PSS $((host_pss / 1024)) MiB"
+echo "T7 baseline, a bare idle sandbox: RSS $((bare_rss / 1024)) MiB, PSS $((bare_pss / 1024)) MiB"
+echo "T7 host / bare (RSS): $(awk -v a="$host_rss" -v b="$bare_rss" 'BEGIN { printf "%.2f", a / b }') (target <= 64 MiB)"
+t7_ok=$([ "$host_rss" -le $((64 * 1024)) ] && echo PASS || echo MISS)
+echo "T7: $t7_ok"
+"$cli" delete "$id" >/dev/null
+
+echo "T8: not measured: the warm pool (--warm-pool) is not built"
+
+if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$t5_ok$t6_ok$t7_ok" != PASSPASSPASS ]; then exit 1; fi
+exit 0

@@ -1,0 +1,170 @@
+/* runsc for one host. Each host has its own runsc --root (<dir>/runsc), so
+ * that one host's state is one folder, and its own log (<dir>/runsc.log).
+ * After runsc's own delete, whatever process still writes to that log
+ * (a `runsc run` in flight) or carries that --root on its command line (a
+ * sandbox or gofer runsc could not delete) belongs to the host, and is
+ * killed. */
+#include "gvisor.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RUNSC_CMD_MS 30000
+#define STOP_GRACE_MS 2000
+
+typedef struct runsc_paths {
+    char *root, *root_flag, *log;
+} runsc_paths;
+
+static void paths_free(runsc_paths *p)
+{
+    free(p->root);
+    free(p->root_flag);
+    free(p->log);
+}
+
+static int paths_of(const char *dir, runsc_paths *p, char *why, size_t why_size)
+{
+    p->root = local_path(dir, "runsc");
+    p->log = local_path(dir, "runsc.log");
+    size_t n = strlen(dir) + 16;
+    p->root_flag = malloc(n);
+    if (p->root_flag) snprintf(p->root_flag, n, "--root=%s/runsc", dir);
+    if (p->root && p->log && p->root_flag) return 0;
+    paths_free(p);
+    snprintf(why, why_size, "out of memory");
+    return -1;
+}
+
+/* The last line runsc wrote, for a why. */
+static void log_tail(const char *log, char *out, size_t size)
+{
+    char err[64];
+    size_t len = 0;
+    out[0] = '\0';
+    char *text = local_read_file(log, 1 << 20, &len, err, sizeof err);
+    if (!text) return;
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    char *last = strrchr(text, '\n');
+    snprintf(out, size, "%s", last ? last + 1 : text);
+    free(text);
+}
+
+int gv_runsc_running(const char *dir, const char *id, char *why, size_t why_size)
+{
+    runsc_paths p;
+    if (paths_of(dir, &p, why, why_size) != 0) return 0;
+    const char *argv[] = {GV_RUNSC, p.root_flag, "state", id, NULL};
+    char out[4096];
+    local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
+    int rc = local_run(argv, &opts, out, sizeof out, why, why_size);
+    int running = rc == 0 && strstr(out, "\"status\": \"running\"") != NULL;
+    if (!running && rc >= 0) {
+        char *st = strstr(out, "\"status\": \"");
+        snprintf(why, why_size, "its sandbox is %.*s", st ? (int)strcspn(st + 11, "\"") : 7,
+                 st ? st + 11 : "missing");
+    }
+    paths_free(&p);
+    return running;
+}
+
+pid_t gv_runsc_launch(const char *dir, const char *id, char *why, size_t why_size)
+{
+    runsc_paths p;
+    if (paths_of(dir, &p, why, why_size) != 0) return -1;
+    pid_t pid = -1;
+    /* `run --detach` returns once the sandbox runs, but its sandbox and
+     * gofer keep its stdout and stderr: those go to the log, and
+     * gv_runsc_wait waits for the runsc process itself. */
+    const char *argv[] = {
+        GV_RUNSC, p.root_flag, "--network=none", "run", "--detach", "--bundle", dir, id, NULL};
+    if (local_mkdir(p.root, 0700, (uid_t)-1, (gid_t)-1, why, why_size) == 0)
+        pid = local_spawn_detached(argv, p.log, NULL, NULL, why, why_size);
+    paths_free(&p);
+    return pid;
+}
+
+int gv_runsc_wait(const char *dir, const char *id, pid_t runsc_pid, int timeout_ms, char *why,
+                  size_t why_size)
+{
+    long long deadline = local_now_ms() + timeout_ms;
+    while (local_proc_alive(runsc_pid) && local_now_ms() < deadline)
+        local_sleep_ms(10);
+    if (local_proc_alive(runsc_pid)) {
+        snprintf(why, why_size, "runsc run did not finish within %d s", timeout_ms / 1000);
+        return -1;
+    }
+    if (gv_runsc_running(dir, id, why, why_size)) return 0;
+    char tail[200] = "", *log = local_path(dir, "runsc.log");
+    if (log) log_tail(log, tail, sizeof tail);
+    free(log);
+    snprintf(why, why_size, "the sandbox did not start: %s",
+             tail[0] ? tail : "runsc said nothing (see runsc.log)");
+    return -1;
+}
+
+/* The sandbox's cgroup in every hierarchy (cgroup v1 has one per
+ * controller, v2 one): runsc's delete removes it, but not when the sandbox
+ * was killed instead. rmdir works once the cgroup is empty; a process just
+ * killed may still be leaving it, so a busy one is tried again for a
+ * moment. */
+static void remove_cgroup(const char *path)
+{
+    for (int i = 0; i < 50 && rmdir(path) != 0 && errno == EBUSY; i++)
+        local_sleep_ms(20);
+}
+
+static void remove_cgroups(const char *id)
+{
+    DIR *d = opendir("/sys/fs/cgroup");
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s/" GV_CGROUP_PARENT "/%s", e->d_name, id);
+        remove_cgroup(path);
+    }
+    if (d) closedir(d);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/" GV_CGROUP_PARENT "/%s", id);
+    remove_cgroup(path);
+}
+
+/* Kills every process whose command line holds the host's --root flag
+ * (runsc-sandbox and runsc-gofer carry it; their stdio is /dev/null, not
+ * the log) with everything below it. 0, or -1 with why. */
+static int kill_by_root_flag(const runsc_paths *p, char *why, size_t why_size)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int rc = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0 || !local_proc_matches(pid, p->root_flag)) continue;
+        if (local_proc_kill_host(pid, p->root_flag, p->log, STOP_GRACE_MS, why, why_size) != 0)
+            rc = -1;
+    }
+    if (d) closedir(d);
+    return rc;
+}
+
+int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
+{
+    runsc_paths p;
+    if (paths_of(dir, &p, why, why_size) != 0) return -1;
+    /* runsc's own delete first (it also removes the sandbox's cgroup);
+     * then whatever is left of the host's processes, found by their log. */
+    const char *argv[] = {GV_RUNSC, p.root_flag, "delete", "--force", id, NULL};
+    char out[512], ignored[256];
+    local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
+    local_run(argv, &opts, out, sizeof out, ignored, sizeof ignored);
+    int rc = local_proc_kill_host(0, p.root_flag, p.log, STOP_GRACE_MS, why, why_size);
+    if (rc == 0) rc = kill_by_root_flag(&p, why, why_size);
+    if (rc == 0) remove_cgroups(id);
+    paths_free(&p);
+    return rc;
+}

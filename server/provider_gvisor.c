@@ -1,0 +1,569 @@
+/* The `gvisor` provider: each host is one long-lived gVisor sandbox
+ * (runsc) with its own kernel, init and process tree, no network beyond its
+ * own loopback, the host's limits, and a writable layer of disk_gb over a
+ * shared read-only Debian 12 image (scripts/gvisor-image.sh builds it).
+ *
+ * SSH: the host's sshd runs outside the sandbox, on 127.0.0.1 (the local
+ * provider's sshd pieces, with a fresh ed25519 host key and user key per
+ * host); its ForceCommand, litterbox-gvisor-session, puts every session
+ * inside the sandbox with `runsc exec`. sshd inside the sandbox, behind a
+ * forwarder, was measured too and is slower by seconds: under runsc's
+ * ptrace platform each of sshd's execs and syscalls costs, and a login
+ * took 2.6-3.2 s against 0.3-0.4 s this way (docs/gvisor.md).
+ *
+ * Root only: runsc, loop devices and mounts need it. Hosts outlive the
+ * server; the state ({"pid":..,"port":..,"dir":..}) finds the sshd again,
+ * and the host's folder finds everything else, even with no state (a
+ * create the server did not see finish). See gvisor/gvisor.h for the
+ * folder's layout. */
+#include "provider.h"
+#include "gvisor/gvisor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SANDBOX_START_MS 30000
+#define SSHD_READY_MS 20000
+#define STOP_GRACE_MS 3000
+
+typedef struct gvisor_data {
+    char *hosts_dir;       /* <state_dir>/gvisor */
+    char *images_dir;      /* --gvisor-images */
+    char *session_program; /* litterbox-gvisor-session, next to the server */
+    pthread_mutex_t lock;  /* guards nothing but the one-time checks' order */
+} gvisor_data;
+
+static gvisor_data *data_of(provider *p)
+{
+    return p->data;
+}
+
+/* Host ids come from the server (UUIDs); anything else never becomes a
+ * path or a runsc container id. */
+static int id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdefABCDEF-", id[i])) return 0;
+    return 1;
+}
+
+/* The image's root folder, resolved (a host keeps the image it was made
+ * from, even when the image is rebuilt later). malloc'd, or NULL with why
+ * and the command that builds it. */
+static char *image_rootfs(gvisor_data *d, char *why, size_t why_size)
+{
+    char *link = local_path(d->images_dir, GV_IMAGE);
+    char *ready = NULL, *rootfs = NULL, *resolved = NULL;
+    if (link) resolved = realpath(link, NULL);
+    if (resolved) ready = local_path(resolved, "ready");
+    if (resolved) rootfs = local_path(resolved, "rootfs");
+    if (!ready || !rootfs || access(ready, F_OK) != 0 || !local_plain_path(rootfs)) {
+        snprintf(why, why_size,
+                 "the image " GV_IMAGE " is not built in %s: run 'sudo bash "
+                 "scripts/gvisor-image.sh %s' (once; a few minutes)",
+                 d->images_dir, d->images_dir);
+        free(rootfs);
+        rootfs = NULL;
+    }
+    free(link);
+    free(ready);
+    free(resolved);
+    return rootfs;
+}
+
+/* What every create needs; the why says which command fixes it. */
+static int prerequisites(gvisor_data *d, char *why, size_t why_size)
+{
+    if (geteuid() != 0) {
+        snprintf(why, why_size,
+                 "the gvisor provider needs root (runsc, loop devices and mounts): run "
+                 "litterbox-server as root");
+        return -1;
+    }
+    if (access(GV_RUNSC, X_OK) != 0) {
+        snprintf(why, why_size, "%s is missing: apt-get install runsc", GV_RUNSC);
+        return -1;
+    }
+    if (access(LOCAL_SSHD, X_OK) != 0 || access(LOCAL_SSH_KEYGEN, X_OK) != 0) {
+        snprintf(why, why_size, "sshd or ssh-keygen is missing: apt-get install openssh-server");
+        return -1;
+    }
+    if (access(GV_MKFS, X_OK) != 0 || access(GV_MOUNT, X_OK) != 0) {
+        snprintf(why, why_size, "%s or %s is missing: apt-get install e2fsprogs mount", GV_MKFS,
+                 GV_MOUNT);
+        return -1;
+    }
+    if (!d->session_program) {
+        snprintf(why, why_size,
+                 GV_SESSION_PROGRAM " is not next to litterbox-server (build it: cmake --build "
+                                    "BUILD --target litterbox_gvisor_session)");
+        return -1;
+    }
+    if (mkdir("/run/sshd", 0755) != 0 && errno != EEXIST) {
+        snprintf(why, why_size, "cannot create /run/sshd: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void shown_text(const char *s, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; *s && i < size - 4; s++)
+        out[i++] = (*s >= 0x20 && *s < 0x7f && *s != '"') ? *s : '?';
+    snprintf(out + i, size - i, "%s", *s ? "..." : "");
+}
+
+static int gvisor_check(provider *p, const host_spec *spec, char *detail, size_t detail_size)
+{
+    (void)p;
+    char shown[64];
+    if (!gv_image_known(spec->image)) {
+        shown_text(spec->image, shown, sizeof shown);
+        snprintf(detail, detail_size,
+                 "image \"%s\" is not available on the gvisor provider: its one image is "
+                 "\"" GV_IMAGE "\" (omit image to use it)",
+                 shown);
+        return -1;
+    }
+    if (!gv_size_find(spec->instance_type)) {
+        shown_text(spec->instance_type, shown, sizeof shown);
+        snprintf(detail, detail_size,
+                 "instance_type \"%s\" is not offered by the gvisor provider: it has %s", shown,
+                 gv_size_names());
+        return -1;
+    }
+    if (spec->disk_gb < 0 || spec->disk_gb > GV_DISK_MAX_GB) {
+        snprintf(detail, detail_size,
+                 "disk_gb %lld is more than the gvisor provider gives a host (1 to %d)",
+                 spec->disk_gb, GV_DISK_MAX_GB);
+        return -1;
+    }
+    return 0;
+}
+
+static long long state_number(const char *state, const char *key)
+{
+    if (!state) return 0;
+    char pat[32];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = strstr(state, pat);
+    return at ? strtoll(at + strlen(pat), NULL, 10) : 0;
+}
+
+/* Stops the sshd, the sandbox and every process of the host, unmounts its
+ * layer and removes its folder. The folder goes only once nothing is
+ * mounted in it. */
+static int teardown(const char *dir, const char *id, pid_t sshd_pid, char *why, size_t why_size)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0 && errno == ENOENT) return 0;
+    char *needle = local_sshd_needle(dir);
+    char *log = local_path(dir, "sshd.log");
+    int rc = -1;
+    if (!needle || !log) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    if (local_proc_kill_host(sshd_pid, needle, log, STOP_GRACE_MS, why, why_size) != 0 ||
+        gv_runsc_stop(dir, id, why, why_size) != 0 || gv_layer_remove(dir, why, why_size) != 0)
+        goto out;
+    rc = local_remove_tree(dir, why, why_size);
+out:
+    free(needle);
+    free(log);
+    return rc;
+}
+
+/* The host's env as NUL-separated KEY=VALUE entries, readable by root
+ * only. */
+static int write_env(const char *dir, const host_spec *spec, char *why, size_t why_size)
+{
+    sbuf b = {0};
+    for (size_t i = 0; i < spec->env_count; i++) {
+        if (!local_env_key_ok(spec->env_keys[i])) {
+            snprintf(why, why_size, "env key %zu is not a plain name", i);
+            sbuf_wipe(&b);
+            return -1;
+        }
+        sbuf_adds(&b, spec->env_keys[i]);
+        sbuf_adds(&b, "=");
+        sbuf_arg(&b, spec->env_values[i]);
+    }
+    char *path = local_path(dir, "env");
+    int rc = -1;
+    if (!path || b.failed)
+        snprintf(why, why_size, "out of memory");
+    else
+        rc = local_write_file(path, b.data ? b.data : "", b.len, 0600, why, why_size);
+    free(path);
+    sbuf_wipe(&b);
+    return rc;
+}
+
+static int write_buf(const char *dir, const char *name, sbuf *b, char *why, size_t why_size)
+{
+    char *path = local_path(dir, name);
+    int rc = -1;
+    if (!path || b->failed)
+        snprintf(why, why_size, "out of memory");
+    else
+        rc = local_write_file(path, b->data, b->len, 0600, why, why_size);
+    free(path);
+    sbuf_wipe(b);
+    return rc;
+}
+
+/* config.json (the sandbox) and session.conf (its sessions). */
+static int write_specs(const char *dir, const host_spec *spec, const gv_size *size, char *why,
+                       size_t why_size)
+{
+    char *rootfs = local_path(dir, "rootfs");
+    char cgroup[128];
+    snprintf(cgroup, sizeof cgroup, "/" GV_CGROUP_PARENT "/%s", spec->id);
+    gv_limits limits = {size->memory_mib << 20, size->pids};
+    gv_sandbox sb = {rootfs ? rootfs : "",
+                     spec->name,
+                     cgroup,
+                     size->cpus,
+                     (size->memory_mib + GV_SANDBOX_OVERHEAD_MIB) << 20,
+                     limits};
+    sbuf config = {0}, conf = {0};
+    gv_config_json(&config, &sb);
+    sbuf_addf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n", spec->id,
+                     dir, limits.memory_bytes, limits.nproc);
+    int rc = -1;
+    if (!rootfs) {
+        snprintf(why, why_size, "out of memory");
+        sbuf_wipe(&config);
+        sbuf_wipe(&conf);
+    } else if (write_buf(dir, "config.json", &config, why, why_size) == 0 &&
+               write_buf(dir, "session.conf", &conf, why, why_size) == 0) {
+        rc = 0;
+    } else {
+        sbuf_wipe(&conf);
+    }
+    free(rootfs);
+    return rc;
+}
+
+/* The host key, and the user key pair: the private key comes back in
+ * *private_key (its file deleted at once), the public one goes to
+ * authorized_keys. */
+static int make_keys(const char *dir, const char *name, char **public_host, char **private_key,
+                     char *why, size_t why_size)
+{
+    char *host_key = local_path(dir, "ssh_host_ed25519_key");
+    char *host_pub = local_path(dir, "ssh_host_ed25519_key.pub");
+    char *key = local_path(dir, "user_key"), *pub = local_path(dir, "user_key.pub");
+    char *public_key = NULL, comment[96];
+    int rc = -1;
+    snprintf(comment, sizeof comment, "litterbox %s", name);
+    if (!host_key || !host_pub || !key || !pub) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    if (local_keygen(host_key, comment, why, why_size) != 0 ||
+        !(*public_host = local_public_key(host_pub, why, why_size)) ||
+        local_keygen(key, comment, why, why_size) != 0 ||
+        !(*private_key = local_read_file(key, 65536, NULL, why, why_size)) ||
+        !(public_key = local_public_key(pub, why, why_size)))
+        goto out;
+    sbuf ak = {0};
+    sbuf_addf(&ak, "restrict,pty %s\n", public_key);
+    rc = write_buf(dir, "authorized_keys", &ak, why, why_size);
+out:
+    if (key) unlink(key);
+    if (pub) unlink(pub);
+    free(host_key);
+    free(host_pub);
+    free(key);
+    free(pub);
+    free(public_key);
+    return rc;
+}
+
+static pid_t start_sshd(gvisor_data *d, const char *dir, int *port_out, char *why, size_t why_size)
+{
+    sbuf force = {0};
+    sbuf_addf(&force, "exec %s %s", d->session_program, dir);
+    char *config = local_path(dir, "sshd_config");
+    pid_t pid = -1;
+    if (force.failed || !config) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    local_sshd_conf conf = {.host_dir = dir,
+                            .session_dir = dir,
+                            .login_user = GV_LOGIN_USER,
+                            .inner_shell = GV_SHELL,
+                            /* Only root can reach the host's folder (0700)
+                             * at all; StrictModes would also refuse a state
+                             * folder below a sticky /tmp. */
+                            .strict_modes = 0,
+                            .force_command = force.data};
+    for (int attempt = 0; attempt < 5 && pid < 0; attempt++) {
+        int busy = 0;
+        unlink(config);
+        *port_out = local_free_port(why, why_size);
+        if (!*port_out || local_sshd_write_config(&conf, *port_out, why, why_size) != 0) break;
+        pid = local_sshd_start(dir, *port_out, NULL, SSHD_READY_MS, &busy, why, why_size);
+        if (pid < 0 && !busy) break;
+    }
+out:
+    sbuf_wipe(&force);
+    free(config);
+    return pid;
+}
+
+static char *dup_or_fail(const char *s, int *failed)
+{
+    char *c = s ? strdup(s) : NULL;
+    if (s && !c) *failed = 1;
+    return c;
+}
+
+static int fill_info(host_info *out, const gv_size *size, long long disk_gb, int port,
+                     const char *public_host, pid_t pid, const char *dir, char **private_key)
+{
+    int failed = 0;
+    sbuf kh = {0}, st = {0};
+    sbuf_addf(&kh, "[127.0.0.1]:%d %s", port, public_host);
+    sbuf_addf(&st, "{\"pid\":%d,\"port\":%d,\"dir\":", (int)pid, port);
+    gv_json_str(&st, dir);
+    sbuf_adds(&st, "}");
+    out->image = dup_or_fail(GV_IMAGE, &failed);
+    out->ssh_host = dup_or_fail("127.0.0.1", &failed);
+    out->ssh_port = port;
+    out->ssh_username = dup_or_fail(GV_LOGIN_USER, &failed);
+    out->known_hosts = kh.failed ? (failed = 1, NULL) : kh.data;
+    out->instance_type = dup_or_fail(size->name, &failed);
+    out->disk_gb = disk_gb;
+    out->state = st.failed ? (failed = 1, NULL) : st.data;
+    out->private_key = *private_key;
+    *private_key = NULL;
+    if (failed) host_info_free(out);
+    return failed ? -1 : 0;
+}
+
+static int gvisor_create(provider *p, const host_spec *spec, host_info *out, char *why,
+                         size_t why_size)
+{
+    gvisor_data *d = data_of(p);
+    memset(out, 0, sizeof *out);
+    const gv_size *size = gv_size_find(spec->instance_type);
+    long long disk_gb = spec->disk_gb > 0 ? spec->disk_gb : GV_DISK_DEFAULT_GB;
+    if (!id_ok(spec->id) || !spec->name || !local_plain_path(spec->name) || !size) {
+        snprintf(why, why_size, "the gvisor provider got a host it cannot make");
+        return -1;
+    }
+    if (prerequisites(d, why, why_size) != 0) return -1;
+    char *rootfs = image_rootfs(d, why, why_size);
+    if (!rootfs) return -1;
+
+    char *dir = local_path(d->hosts_dir, spec->id);
+    char *private_key = NULL, *public_host = NULL;
+    pid_t pid = -1;
+    int port = 0, made_dir = 0;
+    if (!dir) {
+        snprintf(why, why_size, "out of memory");
+        goto fail;
+    }
+    if (local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto fail;
+    made_dir = 1;
+    /* The sandbox starts (most of a create's time) while the keys are made
+     * and the sshd starts. */
+    pid_t runsc_pid = -1;
+    if (write_env(dir, spec, why, why_size) != 0 ||
+        write_specs(dir, spec, size, why, why_size) != 0 ||
+        gv_layer_make(dir, rootfs, disk_gb, why, why_size) != 0 ||
+        (runsc_pid = gv_runsc_launch(dir, spec->id, why, why_size)) < 0 ||
+        make_keys(dir, spec->name, &public_host, &private_key, why, why_size) != 0 ||
+        (pid = start_sshd(d, dir, &port, why, why_size)) < 0 ||
+        gv_runsc_wait(dir, spec->id, runsc_pid, SANDBOX_START_MS, why, why_size) != 0)
+        goto fail;
+    if (fill_info(out, size, disk_gb, port, public_host, pid, dir, &private_key) != 0) {
+        snprintf(why, why_size, "out of memory");
+        goto fail;
+    }
+    free(rootfs);
+    free(dir);
+    free(public_host);
+    return 0;
+
+fail:
+    if (made_dir) {
+        char ignored[256];
+        teardown(dir, spec->id, pid, ignored, sizeof ignored);
+    }
+    if (private_key) {
+        local_wipe(private_key, strlen(private_key));
+        free(private_key);
+    }
+    free(rootfs);
+    free(dir);
+    free(public_host);
+    return -1;
+}
+
+static int gvisor_destroy(provider *p, const char *id, const char *state, char *why,
+                          size_t why_size)
+{
+    gvisor_data *d = data_of(p);
+    if (!id_ok(id)) {
+        snprintf(why, why_size, "not a host id of the gvisor provider");
+        return -1;
+    }
+    char *dir = local_path(d->hosts_dir, id);
+    if (!dir) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    int rc = teardown(dir, id, (pid_t)state_number(state, "pid"), why, why_size);
+    free(dir);
+    return rc;
+}
+
+static int gvisor_alive(provider *p, const char *id, const char *state, char *why, size_t why_size)
+{
+    gvisor_data *d = data_of(p);
+    pid_t pid = (pid_t)state_number(state, "pid");
+    int port = (int)state_number(state, "port");
+    char *dir = id_ok(id) ? local_path(d->hosts_dir, id) : NULL;
+    char *needle = dir ? local_sshd_needle(dir) : NULL;
+    int alive = 0;
+    if (!needle)
+        snprintf(why, why_size, "no such gvisor host");
+    else if (pid <= 0 || port <= 0)
+        snprintf(why, why_size, "the host's state names no sshd");
+    else if (!local_proc_matches(pid, needle))
+        snprintf(why, why_size, "its sshd (pid %d) is no longer running", (int)pid);
+    else if (!gv_runsc_running(dir, id, why, why_size))
+        ; /* why says what runsc said */
+    else if (!local_sshd_answers(port, 3000))
+        snprintf(why, why_size, "its sshd (pid %d) does not answer on 127.0.0.1:%d", (int)pid,
+                 port);
+    else
+        alive = 1;
+    free(dir);
+    free(needle);
+    return alive;
+}
+
+static void gvisor_doctor(provider *p, provider_check *out)
+{
+    gvisor_data *d = data_of(p);
+    char pre_why[256] = "", image_why[256] = "";
+    int pre_ok = prerequisites(d, pre_why, sizeof pre_why) == 0;
+    char *rootfs = pre_ok ? image_rootfs(d, image_why, sizeof image_why) : NULL;
+    gv_doctor_in in = {pre_ok ? NULL : pre_why, rootfs, image_why, d->images_dir};
+    gv_doctor(&in, out);
+    free(rootfs);
+}
+
+static void gvisor_close(provider *p)
+{
+    if (!p) return;
+    gvisor_data *d = data_of(p);
+    if (d) {
+        pthread_mutex_destroy(&d->lock);
+        free(d->hosts_dir);
+        free(d->images_dir);
+        free(d->session_program);
+        free(d);
+    }
+    free(p);
+}
+
+/* litterbox-gvisor-session in the server's own folder; NULL when it is
+ * not there (doctor says so) or its path cannot go into sshd_config. */
+static char *find_session_program(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return NULL;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) return NULL;
+    *slash = '\0';
+    char *path = local_path(self, GV_SESSION_PROGRAM);
+    if (path && (access(path, X_OK) != 0 || !local_plain_path(path))) {
+        free(path);
+        path = NULL;
+    }
+    return path;
+}
+
+int provider_gvisor_set_images(provider *p, const char *images_dir)
+{
+    gvisor_data *d = data_of(p);
+    char *copy = strdup(images_dir);
+    if (!copy) return -1;
+    free(d->images_dir);
+    d->images_dir = copy;
+    return 0;
+}
+
+provider *provider_gvisor_new(const provider_config *cfg, char *why, size_t why_size)
+{
+    if (!cfg || !cfg->state_dir || !*cfg->state_dir) {
+        snprintf(why, why_size, "the gvisor provider needs a state folder");
+        return NULL;
+    }
+    provider *p = calloc(1, sizeof *p);
+    gvisor_data *d = calloc(1, sizeof *d);
+    if (!p || !d) {
+        free(p);
+        free(d);
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    p->data = d;
+    pthread_mutex_init(&d->lock, NULL);
+    p->name = "gvisor";
+    p->check = gvisor_check;
+    p->create = gvisor_create;
+    p->destroy = gvisor_destroy;
+    p->alive = gvisor_alive;
+    p->doctor = gvisor_doctor;
+    p->close = gvisor_close;
+
+    char *state_dir = NULL;
+    if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, why_size, "cannot create %s: %s", cfg->state_dir, strerror(errno));
+        goto fail;
+    }
+    state_dir = realpath(cfg->state_dir, NULL);
+    if (!state_dir || !local_plain_path(state_dir) || strpbrk(state_dir, ",:")) {
+        snprintf(why, why_size,
+                 "the gvisor provider puts host paths into sshd_config and overlay options, "
+                 "so the state folder %s may only hold the characters A-Z a-z 0-9 / . _ + = @ -",
+                 cfg->state_dir);
+        goto fail;
+    }
+    d->hosts_dir = local_path(state_dir, "gvisor");
+    d->images_dir = strdup(GV_DEFAULT_IMAGES);
+    if (!d->hosts_dir || !d->images_dir) {
+        snprintf(why, why_size, "out of memory");
+        goto fail;
+    }
+    if ((mkdir(d->hosts_dir, 0700) != 0 && errno != EEXIST) || chmod(d->hosts_dir, 0700) != 0) {
+        snprintf(why, why_size, "cannot create %s: %s", d->hosts_dir, strerror(errno));
+        goto fail;
+    }
+    d->session_program = find_session_program();
+    free(state_dir);
+    return p;
+fail:
+    free(state_dir);
+    gvisor_close(p);
+    return NULL;
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# T5-T7 (perf.md): gvisor hosts of litterbox-server, each figure beside the
+# T5-T7 (docs/performance.md): gvisor hosts of litterbox-server, each figure beside the
 # floor measured in the same run, `runsc --network=none do true` (a sandbox
 # up, one command, down: what no create can beat).
 #

@@ -407,9 +407,11 @@ LB_EXTERN lb_call *lb_detach_proxy_async(lb_client *c, const char *name, const c
  * until the call is cancelled. One such call per host keeps any number of
  * hosts alive on one client's loop; there is no blocking form.
  *
- * A renew that fails with ::LB_ERR_UNAVAILABLE is tried again sooner (a
- * twelfth of the TTL, doubling up to a third), for as long as the last
- * lease it set has not passed. The callback fires once, at the end:
+ * A renew that fails with ::LB_ERR_UNAVAILABLE is tried again sooner
+ * (after 5 s or a twelfth of the TTL, whichever is less, doubling up to a
+ * third of it), for as long as the last lease it set has not passed. A
+ * renew goes before calls waiting for a connection slot, and may take no
+ * longer than what is left of the lease. The callback fires once, at the end:
  * ::LB_ERR_CANCELLED after lb_call_cancel() or when the client closes; the
  * refusal that ended it (::LB_ERR_NOT_FOUND once the host is gone,
  * ::LB_ERR_CONFLICT when it left `active`, ::LB_ERR_AUTH, ...); or
@@ -487,9 +489,9 @@ typedef struct lb_loop_hooks {
  * Hand the client to an outside loop. Set it before the first
  * non-blocking call; NULL returns the client to lb_client_run().
  *
- * @return LB_OK; LB_ERR_INVALID when calls are pending, the version is
- *         outside 1 to ::LB_LOOP_HOOKS_VERSION or a hook is NULL;
- *         ::LB_ERR_NOMEM.
+ * @return LB_OK; LB_ERR_INVALID when calls are pending, it is called from
+ *         a callback, the version is outside 1 to ::LB_LOOP_HOOKS_VERSION
+ *         or a hook is NULL; ::LB_ERR_NOMEM.
  */
 LB_EXTERN lb_code lb_client_set_loop(lb_client *c, const lb_loop_hooks *hooks, lb_error *err);
 

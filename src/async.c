@@ -38,6 +38,8 @@ typedef struct keeper {
     double ttl;      /* the lease each renew sets */
     double backoff;  /* the wait after the next transient failure */
     double deadline; /* monotonic: the last lease set passes; retries stop */
+    double built;    /* monotonic: when the renew in flight was built (its
+                        expires_at counts from then, not from its answer) */
     double wake;     /* monotonic: the next renew, while sleeping */
 } keeper;
 
@@ -82,6 +84,20 @@ static double now_s(void)
 }
 
 /* ---- lists ---- */
+
+/* At the head: a keeper's renew goes before calls that wait for a slot,
+ * for its lease runs out while it waits. */
+static void list_push_head(call_list *l, lb_call *call)
+{
+    call->prev = NULL;
+    call->next = l->head;
+    if (l->head)
+        l->head->prev = call;
+    else
+        l->tail = call;
+    l->head = call;
+    l->count++;
+}
 
 static void list_push(call_list *l, lb_call *call)
 {
@@ -301,9 +317,12 @@ static void keeper_after(async_state *a, lb_call *call)
     lb_code code = call->req->code;
     double now = now_s();
     if (code == LB_OK) {
-        k->deadline = now + k->ttl;
+        /* The lease counts from when the renew was built: time spent
+         * queued or on the wire comes off the next interval. */
+        k->deadline = k->built + k->ttl;
         k->backoff = k->ttl / 12 < 5.0 ? k->ttl / 12 : 5.0;
-        keeper_sleep(a, call, now + k->interval);
+        double wake = k->built + k->interval;
+        keeper_sleep(a, call, wake > now ? wake : now);
     } else if (lb_code_is_retryable(code) && now < k->deadline) {
         double wake = now + k->backoff;
         k->backoff = k->backoff * 2 < k->interval ? k->backoff * 2 : k->interval;
@@ -313,7 +332,23 @@ static void keeper_after(async_state *a, lb_call *call)
     }
 }
 
-/* Sleepers whose time came get their next request and join the queue. */
+static void keeper_build_time(keeper *k, double now)
+{
+    k->built = now;
+}
+
+/* A renew that is still on the wire when the lease passes is too late to
+ * matter: it may take until then, and no longer than the client allows. */
+static void keeper_limit_time(const keeper *k, lb_request *r, double now)
+{
+    double left_ms = (k->deadline - now) * 1000.0;
+    long limit = r->settings->timeout_ms;
+    if (left_ms < (double)limit)
+        r->timeout_ms = left_ms < 1000.0 ? 1000 : (long)left_ms;
+}
+
+/* Sleepers whose time came get their next request and go to the head of
+ * the queue. */
 static void keepers_wake(async_state *a, double now)
 {
     if (a->sleep_due < 0 || now < a->sleep_due)
@@ -324,6 +359,7 @@ static void keepers_wake(async_state *a, double now)
         if (call->keep->wake <= now) {
             list_remove(&a->sleeping, call);
             lb_error err;
+            keeper_build_time(call->keep, now);
             lb_request *r = call->keep->make(call->keep->ctx, &err);
             if (!r) {
                 call->req->code = err.code;
@@ -334,8 +370,9 @@ static void keepers_wake(async_state *a, double now)
                 request_free(call->req);
                 call->req = r;
                 r->driver = call;
+                keeper_limit_time(call->keep, r, now);
                 call->state = CALL_QUEUED;
-                list_push(&a->queued, call);
+                list_push_head(&a->queued, call);
             }
         }
         call = next;
@@ -494,8 +531,13 @@ lb_call *async_keep(async_state *a, request_maker make, void *ctx, void (*free_c
     k->ttl = ttl_s;
     k->interval = ttl_s / 3;
     k->backoff = ttl_s / 12 < 5.0 ? ttl_s / 12 : 5.0;
-    k->deadline = now_s() + ttl_s;
+    k->built = now_s();
+    k->deadline = k->built + ttl_s;
     call->keep = k;
+    if (call->state == CALL_QUEUED) { /* renews go first, this one too */
+        list_remove(&a->queued, call);
+        list_push_head(&a->queued, call);
+    }
     return call;
 }
 
@@ -535,6 +577,10 @@ void async_timer_fired(async_state *a)
 
 lb_code async_set_hooks(async_state *a, const lb_loop_hooks *hooks, lb_error *err)
 {
+    /* Inside a callback the call that fires is in no list, so the count
+     * alone would let the loop change under the one that runs it. */
+    if (a->dispatching)
+        return error_set(err, LB_ERR_INVALID, 0, "the loop cannot change inside a callback");
     if (async_pending(a))
         return error_set(err, LB_ERR_INVALID, 0, "calls are pending; set the loop before them");
     if (hooks) {

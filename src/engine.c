@@ -114,12 +114,14 @@ lb_code engine_setup(lb_request *r, CURL *easy)
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : c->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_file)
+    if (c->ca_file) {
         SET(CURLOPT_CAINFO, c->ca_file);
+        SET(CURLOPT_PROXY_CAINFO, c->ca_file); /* an https:// proxy too */
+    }
     if (c->proxy) {
         /* Given explicitly, it serves every request (no_proxy is the
          * environment's business, and "" means no proxy at all). */
@@ -165,14 +167,15 @@ static void transport_failed(lb_request *r, CURLcode transport)
         /* Which limit passed is told by the time taken: the connect limit
          * only ends a call sooner than the whole-request limit would. */
         double elapsed_ms = (now_s() - r->started) * 1000.0;
-        int connect = r->settings->connect_timeout_ms < r->settings->timeout_ms &&
-                      elapsed_ms < (double)r->settings->timeout_ms - 1.0;
+        long limit = r->timeout_ms ? r->timeout_ms : r->settings->timeout_ms;
+        int connect = r->settings->connect_timeout_ms < limit && elapsed_ms < (double)limit - 1.0;
         if (connect)
             error_set(&r->error, code, 0, "connecting timed out after %g s (connect_timeout_s): %s",
                       (double)r->settings->connect_timeout_ms / 1000.0, why);
         else
-            error_set(&r->error, code, 0, "request timed out after %g s (timeout_s): %s",
-                      (double)r->settings->timeout_ms / 1000.0, why);
+            error_set(&r->error, code, 0, "request timed out after %g s (%s): %s",
+                      (double)limit / 1000.0,
+                      r->timeout_ms ? "the rest of the lease it renews" : "timeout_s", why);
         return;
     }
     error_set(&r->error, code, 0, "could not reach the service: %s", why);

@@ -54,6 +54,7 @@ typedef struct lb_request {
     int error_body_cut; /* an error body was cut at max_response_bytes */
     lb_error early_err;
     char curl_error[CURL_ERROR_SIZE];
+    long timeout_ms; /* this request's own limit, 0: the client's timeout_ms */
     double started; /* monotonic seconds when the transfer began */
     CURL *easy;     /* while the transfer runs */
     void *driver;   /* the driver's own record of this request (async: its lb_call) */

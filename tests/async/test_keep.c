@@ -152,6 +152,37 @@ static void test_spacing(fake_server *fs)
     CHECK_EQ_INT(t2.code, LB_ERR_CANCELLED);
 }
 
+/* With every connection slot taken, a renew goes before the calls that
+ * were waiting already: a lease runs out while it waits, a get does not. */
+static void test_renews_go_first(fake_server *fs)
+{
+    check_set_case("a renew goes ahead of calls waiting for a slot");
+    fs_reset(fs);
+    fs_response slow = {.status = 200, .body = host, .delay_ms = 300, .match = "/hosts/g"};
+    for (int i = 0; i < 3; i++)
+        fs_push(fs, &slow);
+    int statuses[] = {404, 0};
+    push_statuses(fs, statuses);
+    lb_client_options o = LB_CLIENT_OPTIONS_INIT;
+    o.max_connections = 1;
+    lb_client *c = lb_client_new(fs_url(fs), "tok", &o, NULL);
+    tally gets[3] = {{0}}, keep = {0};
+    for (int i = 0; i < 3; i++)
+        CHECK(lb_get_host_async(c, "g", on_end, &gets[i], NULL) != NULL);
+    CHECK(lb_keep_host_async(c, "h", 60, on_end, &keep, NULL) != NULL);
+    CHECK_EQ_INT(lb_client_run(c, 10, NULL, NULL), LB_OK);
+    CHECK_EQ_INT(keep.code, LB_ERR_NOT_FOUND);
+    CHECK_EQ_INT(fs_request_count(fs), 4);
+    if (fs_request_count(fs) == 4) {
+        CHECK_EQ_STR(fs_request_at(fs, 0)->target, "/hosts/g"); /* on the wire first */
+        CHECK_EQ_STR(fs_request_at(fs, 1)->target, "/hosts/h/renew");
+        CHECK_EQ_STR(fs_request_at(fs, 2)->target, "/hosts/g");
+    }
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(gets[i].code, LB_OK);
+    lb_client_close(c);
+}
+
 typedef struct refusal {
     int line;
     const char *name;
@@ -199,6 +230,7 @@ int main(void)
         for (int id = D_OWN_LOOP; id < D_COUNT; id++)
             run_case(fs, &cases[i], (driver_id)id);
     test_spacing(fs);
+    test_renews_go_first(fs);
     test_refusals(fs);
     fs_stop(fs);
     check_set_case("%s", "");

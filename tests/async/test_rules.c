@@ -202,6 +202,51 @@ static void test_callback_starts_and_cancels(fake_server *fs)
     lb_client_close(c);
 }
 
+/* The last call's callback is in no queue while it runs, so "nothing is
+ * pending" holds there: the loop must still not change under the one that
+ * is running it. */
+static void dummy_watch(void *data, int fd, int events)
+{
+    (void)data, (void)fd, (void)events;
+}
+
+static void dummy_timer(void *data, long ms)
+{
+    (void)data, (void)ms;
+}
+
+typedef struct loop_change {
+    lb_client *client;
+    lb_code set_inside;
+    size_t pending_inside;
+} loop_change;
+
+static void on_change_loop(lb_call *call, const lb_result *r, void *userdata)
+{
+    (void)call;
+    loop_change *lc = userdata;
+    lb_loop_hooks hooks = LB_LOOP_HOOKS_INIT;
+    hooks.watch_fd = dummy_watch;
+    hooks.set_timer = dummy_timer;
+    lc->pending_inside = lb_client_pending(lc->client);
+    lc->set_inside = lb_client_set_loop(lc->client, &hooks, NULL);
+    lb_host_free(r->host);
+}
+
+static void test_no_loop_change_in_a_callback(fake_server *fs)
+{
+    check_set_case("lb_client_set_loop inside the last call's callback is refused");
+    fs_reset(fs);
+    push_hosts(fs, 1, 0);
+    lb_client *c = client_for(fs, 4, 0);
+    loop_change lc = {c, LB_OK, 99};
+    CHECK(lb_get_host_async(c, "h", on_change_loop, &lc, NULL) != NULL);
+    CHECK_EQ_INT(lb_client_run(c, 10, NULL, NULL), LB_OK);
+    CHECK_EQ_INT(lc.pending_inside, 0);
+    CHECK_EQ_INT(lc.set_inside, LB_ERR_INVALID);
+    lb_client_close(c);
+}
+
 /* Two calls that end in the same loop turn: the first one's callback
  * cancels the second, whose completion may already be waiting. */
 typedef struct race {
@@ -288,6 +333,7 @@ int main(void)
     test_cancel(fs);
     test_close_in_flight(fs);
     test_callback_starts_and_cancels(fs);
+    test_no_loop_change_in_a_callback(fs);
     test_cancel_racing_completion(fs);
     test_refusals(fs);
     fs_stop(fs);

@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,20 @@ static struct {
     long in_flight; /* requests begun and not completed */
     long deferred;  /* jobs running on their own thread */
     int stopping;   /* SIGTERM came: requests that begin now are refused */
+    atomic_int refusing; /* SIGTERM came: connections are closed as they come */
     int closing;    /* the daemon is about to stop: no job may start */
-} H = {NULL, -1, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0};
+} H = {NULL, -1, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0};
+
+/* Once stopping, a new connection is closed at once. (Not
+ * MHD_quiesce_daemon: with a pool of epoll threads, libmicrohttpd 0.9.75
+ * races its own workers taking the listening socket out of their epoll
+ * sets, and aborts "Failed to remove listen FD from epoll set": TSan runs
+ * of server_races hit it.) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)cls, (void)addr, (void)addrlen;
+    return atomic_load(&H.refusing) ? MHD_NO : MHD_YES;
+}
 
 /* ---- routing ----------------------------------------------------------- */
 
@@ -673,7 +686,7 @@ int http_start(const char *listen_spec, int allow_remote, const char *const *tok
     H.listen_fd = fd;
     H.daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
-        0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+        0, on_accept, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
         pool, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)g_config.max_conns_per_client, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
@@ -694,11 +707,9 @@ int http_stop(int64_t grace_ms)
     /* Stop accepting; requests in flight and deferred jobs get grace_ms to
      * finish, and no more: a client that sends half a body and waits could
      * otherwise hold the stop off for as long as libmicrohttpd's timeout.
-     * The listening socket is closed only after MHD_stop_daemon: its worker
-     * threads may still be taking it out of their epoll sets (libmicrohttpd's
-     * rule for MHD_quiesce_daemon; closing it first was a data race TSan
-     * caught once in ten runs of server_lifecycle). */
-    int fd = MHD_quiesce_daemon(H.daemon);
+     * New connections are closed as they come (on_accept); the listening
+     * socket itself goes with MHD_stop_daemon, which closes it. */
+    atomic_store(&H.refusing, 1);
     pthread_mutex_lock(&H.mu);
     H.stopping = 1;
     struct timespec deadline;
@@ -716,9 +727,8 @@ int http_stop(int64_t grace_ms)
      * MHD_stop_daemon must never meet (it aborts): leave the daemon, and
      * everything the job uses, to the end of the process. */
     if (jobs > 0) return -1;
-    MHD_stop_daemon(H.daemon); /* closes idle and stalled connections */
+    MHD_stop_daemon(H.daemon); /* closes idle and stalled connections, and the listener */
     H.daemon = NULL;
-    if (fd >= 0) close(fd);
     H.listen_fd = -1;
     for (size_t i = 0; i < H.ntokens; i++) {
         wipe(H.tokens[i], strlen(H.tokens[i]));

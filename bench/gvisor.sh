@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# T5-T7 (docs/performance.md): gvisor hosts of litterbox-server, each figure beside the
+# T5-T8 (docs/performance.md): gvisor hosts of litterbox-server, each figure beside the
 # floor measured in the same run, `runsc --network=none do true` (a sandbox
 # up, one command, down: what no create can beat).
 #
@@ -8,7 +8,9 @@
 #   T6  BENCH_GV_BURST (20) creates at once: until every host is SSH-ready
 #   T7  an idle host's memory (sandbox, gofer, sshd): RSS and PSS, beside an
 #       idle bare sandbox (`runsc do sleep`) measured the same way
-#   T8  a create from a warm pool: not measured (--warm-pool is not built)
+#   T8  a create from a warm pool (a second server, --warm-pool 1): POST
+#       /hosts to the first `ssh HOST true`, BENCH_GV_CREATES times, each
+#       once the pool is full again: p50 and p95, beside the floor and T5
 #
 # Needs root and runsc (else SKIP), and builds the image when missing. Knobs:
 # BENCH_GV_CREATES (10), BENCH_GV_BURST (20), BENCH_BUILD (build-bench).
@@ -22,10 +24,10 @@ burst=${BENCH_GV_BURST:-20}
 build=${BENCH_BUILD:-build-bench}
 jobs=$(nproc 2>/dev/null || echo 2)
 # Where gvisor hosts cannot run at all, `make bench` goes on without them.
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: T5-T7 (gvisor hosts) need root"; exit 0; }
-command -v runsc >/dev/null || { echo "SKIP: T5-T7: runsc is not installed"; exit 0; }
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: T5-T8 (gvisor hosts) need root"; exit 0; }
+command -v runsc >/dev/null || { echo "SKIP: T5-T8: runsc is not installed"; exit 0; }
 
-echo "== T5-T7: build (Release) in $build, image =="
+echo "== T5-T8: build (Release) in $build, image =="
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DLB_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$jobs" --target litterbox_server litterbox_cli >/dev/null
 bash scripts/gvisor-image.sh >/dev/null
@@ -65,16 +67,23 @@ floor=$(pct 50 <"$tmp/floor")
 echo "floor p50: ${floor} ms (runs: $(tr '\n' ' ' <"$tmp/floor"))"
 
 head -c 24 /dev/urandom | base64 >"$tmp/token"
-# In a session of its own: a ^C reaches this script, whose cleanup deletes
-# the hosts through the server before stopping it.
-setsid "$build/bin/litterbox-server" --listen 127.0.0.1:0 --token-file "$tmp/token" \
-  --state-dir "$tmp/state" --default-provider gvisor --max-hosts 64 \
-  >"$tmp/server.out" 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 100); do grep -q '^listening' "$tmp/server.out" && break; sleep 0.1; done
-SANDBOX_SERVICE_URL=$(sed -n 's/^listening on //p' "$tmp/server.out")
-SANDBOX_SERVICE_TOKEN=$(cat "$tmp/token")
-export SANDBOX_SERVICE_URL SANDBOX_SERVICE_TOKEN
+# start_server NAME ARGS...: a gvisor server on state $tmp/NAME, the one the
+# CLI (and the cleanup) talks to from then on. In a session of its own: a ^C
+# reaches this script, whose cleanup deletes the hosts through the server
+# before stopping it.
+start_server() {
+  local name=$1
+  shift
+  setsid "$build/bin/litterbox-server" --listen 127.0.0.1:0 --token-file "$tmp/token" \
+    --state-dir "$tmp/$name" --default-provider gvisor --max-hosts 64 "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.log" &
+  server_pid=$!
+  for _ in $(seq 100); do grep -q '^listening' "$tmp/$name.out" && break; sleep 0.1; done
+  SANDBOX_SERVICE_URL=$(sed -n 's/^listening on //p' "$tmp/$name.out")
+  SANDBOX_SERVICE_TOKEN=$(cat "$tmp/token")
+  export SANDBOX_SERVICE_URL SANDBOX_SERVICE_TOKEN
+}
+start_server state
 
 # create_to_ssh N: one host, from POST to a successful `ssh true`; prints
 # the milliseconds, leaves the host's id in $tmp/id.N.
@@ -168,7 +177,36 @@ t7_ok=$([ "$host_rss" -le $((64 * 1024)) ] && echo PASS || echo MISS)
 echo "T7: $t7_ok"
 "$cli" delete "$id" >/dev/null
 
-echo "T8: not measured: the warm pool (--warm-pool) is not built"
+echo "== T8: a create from a warm pool to a first ssh, $creates in a row =="
+kill -TERM "$server_pid" && wait "$server_pid" 2>/dev/null || true
+server_pid=""
+start_server state-warm --warm-pool 1
+# pool_ready: doctor says the pool's one sandbox is started (its folder
+# exists from the start's first step, so the folder alone would not do).
+pool_ready() {
+  for _ in $(seq 600); do
+    "$cli" doctor 2>/dev/null | grep -q "warm pool 1 of 1 ready" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+for i in $(seq "$creates"); do
+  pool_ready || { echo "T8: the pool did not fill (see $tmp/state-warm.log)" >&2; break; }
+  create_to_ssh "w$i"
+  "$cli" delete "$(cat "$tmp/id.w$i")" >/dev/null
+done >"$tmp/t8"
+served=$("$cli" doctor 2>/dev/null | grep -o "[0-9]* served" || echo "? served")
+p50=$(pct 50 <"$tmp/t8")
+p95=$(pct 95 <"$tmp/t8")
+echo "T8 p50 ${p50:-?} ms, p95 ${p95:-?} ms ($served; runs: $(tr '\n' ' ' <"$tmp/t8"))"
+echo "T8 p50 / floor: $(awk -v a="${p50:-0}" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')," \
+  "T8 p50 / T5 p50: $(awk -v a="${p50:-0}" -v b="$(pct 50 <"$tmp/t5")" 'BEGIN { printf "%.2f", a / b }')" \
+  "(target p50 <= 150 ms)"
+t8_ok=$([ -n "$p50" ] && [ "$(wc -l <"$tmp/t8")" -eq "$creates" ] && [ "$p50" -le 150 ] &&
+  echo PASS || echo MISS)
+echo "T8: $t8_ok"
 
-if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$t5_ok$t6_ok$t7_ok" != PASSPASSPASS ]; then exit 1; fi
+if [ "${BENCH_STRICT:-0}" = 1 ] && [ "$t5_ok$t6_ok$t7_ok$t8_ok" != PASSPASSPASSPASS ]; then
+  exit 1
+fi
 exit 0

@@ -262,25 +262,39 @@ static int write_specs(const char *dir, const host_spec *spec, const gv_size *si
     return rc;
 }
 
-/* The host key, and the user key pair: the private key comes back in
- * *private_key (its file deleted at once), the public one goes to
- * authorized_keys. */
-static int make_keys(const char *dir, const char *name, char **public_host, char **private_key,
-                     char *why, size_t why_size)
+/* The host key; its public half (no comment) in *public_host. */
+static int make_host_key(const char *dir, const char *name, char **public_host, char *why,
+                         size_t why_size)
 {
     char *host_key = local_path(dir, "ssh_host_ed25519_key");
     char *host_pub = local_path(dir, "ssh_host_ed25519_key.pub");
+    char comment[96];
+    int rc = -1;
+    snprintf(comment, sizeof comment, "litterbox %s", name);
+    if (!host_key || !host_pub)
+        snprintf(why, why_size, "out of memory");
+    else if (local_keygen(host_key, comment, why, why_size) == 0 &&
+             (*public_host = local_public_key(host_pub, why, why_size)) != NULL)
+        rc = 0;
+    free(host_key);
+    free(host_pub);
+    return rc;
+}
+
+/* The user key pair: the private key comes back in *private_key (its file
+ * deleted at once), the public one goes to authorized_keys. */
+static int make_user_key(const char *dir, const char *name, char **private_key, char *why,
+                         size_t why_size)
+{
     char *key = local_path(dir, "user_key"), *pub = local_path(dir, "user_key.pub");
     char *public_key = NULL, comment[96];
     int rc = -1;
     snprintf(comment, sizeof comment, "litterbox %s", name);
-    if (!host_key || !host_pub || !key || !pub) {
+    if (!key || !pub) {
         snprintf(why, why_size, "out of memory");
         goto out;
     }
-    if (local_keygen(host_key, comment, why, why_size) != 0 ||
-        !(*public_host = local_public_key(host_pub, why, why_size)) ||
-        local_keygen(key, comment, why, why_size) != 0 ||
+    if (local_keygen(key, comment, why, why_size) != 0 ||
         !(*private_key = local_read_file(key, 65536, NULL, why, why_size)) ||
         !(public_key = local_public_key(pub, why, why_size)))
         goto out;
@@ -290,8 +304,6 @@ static int make_keys(const char *dir, const char *name, char **public_host, char
 out:
     if (key) unlink(key);
     if (pub) unlink(pub);
-    free(host_key);
-    free(host_pub);
     free(key);
     free(pub);
     free(public_key);
@@ -391,17 +403,20 @@ static int touch(const char *dir, const char *name, const char *text, char *why,
     return rc;
 }
 
-/* gv_pool_ops.make: what a cold create does before the host's own parts
- * (env, keys, sshd), under the sandbox's own id. */
+/* gv_pool_ops.make: all of a cold create that is not the host's own: the
+ * sandbox (under its own id and a placeholder hostname), the layer, the
+ * host key and the sshd, which lets nobody in until authorized_keys is
+ * written. Once all is up, `warm_sshd` says "PID PORT" of that sshd. */
 static int warm_make(void *ctx, const char *id, char *why, size_t why_size)
 {
     gvisor_data *d = ctx;
     if (prerequisites(d, why, why_size) != 0) return -1;
     char *rootfs = image_rootfs(d, why, why_size);
     char *dir = rootfs ? local_path(d->hosts_dir, id) : NULL;
+    char *public_host = NULL, sshd[64];
     host_spec spec = {.id = id, .name = WARM_NAME};
-    pid_t runsc_pid = -1;
-    int rc = -1;
+    pid_t runsc_pid = -1, pid = -1;
+    int port = 0, rc = -1;
     if (rootfs && !dir) snprintf(why, why_size, "out of memory");
     if (!dir || local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto out;
     /* `warm` first: whatever happens next, a restart finds the folder. */
@@ -409,13 +424,18 @@ static int warm_make(void *ctx, const char *id, char *why, size_t why_size)
         write_specs(dir, &spec, gv_size_find(NULL), why, why_size) == 0 &&
         gv_layer_make(dir, rootfs, GV_DISK_DEFAULT_GB, why, why_size) == 0 &&
         (runsc_pid = gv_runsc_launch(dir, id, why, why_size)) >= 0 &&
-        gv_runsc_wait(dir, id, runsc_pid, SANDBOX_START_MS, why, why_size) == 0)
-        rc = 0;
+        make_host_key(dir, WARM_NAME, &public_host, why, why_size) == 0 &&
+        (pid = start_sshd(d, dir, &port, why, why_size)) >= 0 &&
+        gv_runsc_wait(dir, id, runsc_pid, SANDBOX_START_MS, why, why_size) == 0) {
+        snprintf(sshd, sizeof sshd, "%d %d\n", (int)pid, port);
+        rc = touch(dir, "warm_sshd", sshd, why, why_size);
+    }
     if (rc != 0) {
         char ignored[256];
-        teardown(dir, id, -1, ignored, sizeof ignored);
+        teardown(dir, id, pid, ignored, sizeof ignored);
     }
 out:
+    free(public_host);
     free(rootfs);
     free(dir);
     return rc;
@@ -426,35 +446,67 @@ static void warm_destroy(void *ctx, const char *id)
     gvisor_data *d = ctx;
     char *dir = local_path(d->hosts_dir, id);
     char why[256];
+    /* The sshd is found by its log even without its pid. */
     if (dir && teardown(dir, id, -1, why, sizeof why) != 0)
         fprintf(stderr, "litterbox-server: cannot remove the warm sandbox %s: %s\n", id, why);
     free(dir);
 }
 
+typedef struct hostname_job {
+    const char *dir, *sandbox, *name;
+    char why[256];
+    int rc;
+} hostname_job;
+
 /* The sandbox was started as WARM_NAME; the host's name is its hostname,
  * as on a cold host. Set from outside, with the one capability it needs,
- * which no session of the host has. */
-static int set_hostname(const char *dir, const char *sandbox, const char *name, char *why,
-                        size_t why_size)
+ * which no session of the host has. A thread: it runs while the user key
+ * is made. */
+static void *set_hostname(void *arg)
 {
-    size_t n = strlen(dir) + 16;
+    hostname_job *j = arg;
+    size_t n = strlen(j->dir) + 16;
     char *root_flag = malloc(n), out[256];
+    j->rc = -1;
     if (!root_flag) {
-        snprintf(why, why_size, "out of memory");
-        return -1;
+        snprintf(j->why, sizeof j->why, "out of memory");
+        return NULL;
     }
-    snprintf(root_flag, n, "--root=%s/runsc", dir);
-    const char *argv[] = {GV_RUNSC, root_flag,       "exec", "--cap", "CAP_SYS_ADMIN",
-                          sandbox,  "/bin/hostname", name,   NULL};
+    snprintf(root_flag, n, "--root=%s/runsc", j->dir);
+    const char *argv[] = {GV_RUNSC, root_flag,       "exec",  "--cap", "CAP_SYS_ADMIN",
+                          j->sandbox, "/bin/hostname", j->name, NULL};
     local_run_opts opts = {HOSTNAME_MS, (uid_t)-1, (gid_t)-1};
-    int rc = local_run(argv, &opts, out, sizeof out, why, why_size);
-    if (rc > 0) snprintf(why, why_size, "cannot set the hostname (exit %d): %.150s", rc, out);
+    int rc = local_run(argv, &opts, out, sizeof out, j->why, sizeof j->why);
+    if (rc > 0)
+        snprintf(j->why, sizeof j->why, "cannot set the hostname (exit %d): %.150s", rc, out);
+    j->rc = rc == 0 ? 0 : -1;
     free(root_flag);
-    return rc == 0 ? 0 : -1;
+    return NULL;
+}
+
+/* The sshd the warm sandbox's `warm_sshd` names, and its host key. */
+static int warm_sshd(const char *dir, pid_t *pid, int *port, char **public_host, char *why,
+                     size_t why_size)
+{
+    char *warm = local_path(dir, "warm_sshd");
+    char *pub = local_path(dir, "ssh_host_ed25519_key.pub");
+    char *text = warm ? local_read_file(warm, 64, NULL, why, why_size) : NULL;
+    int p = 0, rc = -1;
+    if (!warm || !pub)
+        snprintf(why, why_size, "out of memory");
+    else if (text && (sscanf(text, "%d %d", &p, port) != 2 || p <= 0 || *port <= 0))
+        snprintf(why, why_size, "the warm sandbox names no sshd");
+    else if (text && (*public_host = local_public_key(pub, why, why_size)) != NULL)
+        rc = 0;
+    *pid = (pid_t)p;
+    free(text);
+    free(warm);
+    free(pub);
+    return rc;
 }
 
 /* A create served by the warm sandbox `sandbox` (already the caller's):
- * the host's env, keys, hostname and sshd. On failure the sandbox is
+ * the host's env, user key and hostname. On failure the sandbox is
  * gone. */
 static int create_from_warm(gvisor_data *d, const host_spec *spec, const char *sandbox,
                             host_info *out, char *why, size_t why_size)
@@ -464,17 +516,28 @@ static int create_from_warm(gvisor_data *d, const host_spec *spec, const char *s
     char *private_key = NULL, *public_host = NULL;
     pid_t pid = -1;
     int port = 0, rc = -1;
+    hostname_job job = {dir, sandbox, spec->name, "", -1};
+    pthread_t namer;
     if (!warm) {
         snprintf(why, why_size, "out of memory");
         goto out;
     }
     /* owner before warm goes: a restart in between sees a host's folder. */
-    if (touch(dir, "owner", spec->id, why, why_size) != 0 || unlink(warm) != 0 ||
-        write_env(dir, spec, why, why_size) != 0 ||
-        make_keys(dir, spec->name, &public_host, &private_key, why, why_size) != 0 ||
-        set_hostname(dir, sandbox, spec->name, why, why_size) != 0 ||
-        (pid = start_sshd(d, dir, &port, why, why_size)) < 0)
+    if (warm_sshd(dir, &pid, &port, &public_host, why, why_size) != 0 ||
+        touch(dir, "owner", spec->id, why, why_size) != 0 || unlink(warm) != 0 ||
+        write_env(dir, spec, why, why_size) != 0)
         goto out;
+    if (pthread_create(&namer, NULL, set_hostname, &job) != 0) {
+        snprintf(why, why_size, "cannot start a thread");
+        goto out;
+    }
+    int keyed = make_user_key(dir, spec->name, &private_key, why, why_size);
+    pthread_join(namer, NULL);
+    if (keyed != 0) goto out;
+    if (job.rc != 0) {
+        snprintf(why, why_size, "%s", job.why);
+        goto out;
+    }
     if (fill_info(out, gv_size_find(NULL), GV_DISK_DEFAULT_GB, port, public_host, pid, dir,
                   sandbox, &private_key) != 0) {
         snprintf(why, why_size, "out of memory");
@@ -603,7 +666,8 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
         write_specs(dir, spec, size, why, why_size) != 0 ||
         gv_layer_make(dir, rootfs, disk_gb, why, why_size) != 0 ||
         (runsc_pid = gv_runsc_launch(dir, spec->id, why, why_size)) < 0 ||
-        make_keys(dir, spec->name, &public_host, &private_key, why, why_size) != 0 ||
+        make_host_key(dir, spec->name, &public_host, why, why_size) != 0 ||
+        make_user_key(dir, spec->name, &private_key, why, why_size) != 0 ||
         (pid = start_sshd(d, dir, &port, why, why_size)) < 0 ||
         gv_runsc_wait(dir, spec->id, runsc_pid, SANDBOX_START_MS, why, why_size) != 0)
         goto fail;

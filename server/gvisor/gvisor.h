@@ -26,7 +26,9 @@
  *   runsc.log       what runsc and the sandbox say
  *
  * A sandbox of the warm pool has the same folder, named by its own id (the
- * sandbox's runsc id), with a file `warm` while it waits. The host that
+ * sandbox's runsc id), with a file `warm` while it waits (and `warm_sshd`,
+ * "PID PORT" of its sshd, once it is ready: the sshd runs, but lets nobody
+ * in before the host's authorized_keys is written). The host that
  * takes it writes its id into `owner` first, then removes `warm`, and keeps
  * the folder under the sandbox's name ("sandbox" in the host's state). A
  * folder with `warm` and no `owner` belongs to nobody: a server that

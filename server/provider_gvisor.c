@@ -641,7 +641,9 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
     if (prerequisites(d, why, why_size) != 0) return -1;
     char sandbox[GV_POOL_ID_SIZE];
     if (d->pool && pool_fits(spec, size, disk_gb) && gv_pool_take(d->pool, sandbox)) {
-        if (create_from_warm(d, spec, sandbox, out, why, why_size) == 0) return 0;
+        int made = create_from_warm(d, spec, sandbox, out, why, why_size);
+        gv_pool_refill(d->pool);
+        if (made == 0) return 0;
         /* The sandbox is gone; the host is still made, cold. */
         fprintf(stderr, "litterbox-server: a warm sandbox failed, making %s cold: %s\n",
                 spec->id, why);

@@ -127,10 +127,16 @@ int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE])
         p->n_ready--;
         p->served++;
         taken = 1;
-        pthread_cond_signal(&p->wake);
     }
     pthread_mutex_unlock(&p->lock);
     return taken;
+}
+
+void gv_pool_refill(gv_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void gv_pool_counts(gv_pool *p, int *ready, int *size, long long *served)

@@ -460,8 +460,9 @@ typedef struct hostname_job {
 
 /* The sandbox was started as WARM_NAME; the host's name is its hostname,
  * as on a cold host. Set from outside, with the one capability it needs,
- * which no session of the host has. A thread: it runs while the user key
- * is made. */
+ * which no session of the host has. It runs before the create answers,
+ * so before anyone holds the host's key: the /bin/hostname it runs is the
+ * image's. A thread: it runs while the user key is made. */
 static void *set_hostname(void *arg)
 {
     hostname_job *j = arg;

@@ -5,7 +5,7 @@
  * process that outlives its session, the default size's limits, delete
  * leaves nothing. The pool refills with a new sandbox; other sizes and
  * disks are made cold; a stop, and a start after a SIGKILL, leave no warm
- * sandbox behind.
+ * sandbox behind, and that start adopts a host made from the pool.
  *
  * Prints a SKIP line and passes where runsc cannot run. */
 #include "harness.h"
@@ -245,17 +245,41 @@ int main(void)
     CHECK_EQ_INT(server_stop(&s), 0);
     if (refilled[0]) CHECK_EQ_INT(gv_leftovers(s.state_dir, refilled), 0);
 
-    check_set_case("after a SIGKILL, the next start removes the warm sandbox it left");
-    char crashed[64] = "";
-    if (CHECK(server_start(&s, args) == 0) && CHECK(wait_warm(&s, "", crashed, sizeof crashed))) {
-        server_kill(&s);
-        const char *no_pool[] = {"--default-provider", "gvisor", "--gvisor-images",
-                                 gv_images_dir(), NULL};
-        if (CHECK(server_start(&s, no_pool) == 0)) {
-            CHECK_EQ_INT(gv_leftovers(s.state_dir, crashed), 0);
-            CHECK_EQ_INT(server_stop(&s), 0);
-        }
-    }
+    check_set_case("after a SIGKILL, the next start adopts the host made from the pool and "
+                   "removes the warm sandbox left waiting");
+    char taken[64] = "", waiting[64] = "";
+    lb_host *kept = NULL;
+    gv_host k;
+    lb_client_close(c);
+    c = NULL;
+    if (!CHECK(server_start(&s, args) == 0)) goto out;
+    c = server_client(&s, NULL);
+    if (!CHECK(wait_warm(&s, "", taken, sizeof taken)) || !CHECK(kept = create(c, NULL, NULL, 0)) ||
+        !CHECK(gv_host_from(&s, kept, "kept", &k) == 0) ||
+        !CHECK(wait_warm(&s, taken, waiting, sizeof waiting)))
+        goto out_kept;
+    server_kill(&s);
+    const char *no_pool[] = {"--default-provider", "gvisor", "--gvisor-images", gv_images_dir(),
+                             NULL};
+    if (!CHECK(server_start(&s, no_pool) == 0)) goto out_kept;
+    lb_client_close(c);
+    c = server_client(&s, NULL);
+    CHECK_EQ_INT(gv_leftovers(s.state_dir, waiting), 0);
+    lb_host *again = NULL;
+    CHECK_EQ_INT(lb_get_host(c, kept->id, &again, &err), LB_OK);
+    if (again) CHECK_EQ_STR(again->status, "active");
+    lb_host_free(again);
+    int st;
+    char *out = gv_ssh_out(&s, &k, "hostname", &st);
+    char want[80];
+    snprintf(want, sizeof want, "%s\n", k.name);
+    CHECK_EQ_STR(out, want);
+    free(out);
+    CHECK_EQ_INT(lb_delete_host(c, kept->id, &err), LB_OK);
+    CHECK_EQ_INT(gv_leftovers(s.state_dir, taken), 0);
+    CHECK_EQ_INT(server_stop(&s), 0);
+out_kept:
+    lb_host_free(kept);
 out:
     lb_host_free(h);
     lb_client_close(c);

@@ -146,7 +146,8 @@ done
 # descendants: "RSS_KiB PSS_KiB".
 memory_of() {
   local roots pids
-  roots=$(grep -lsF -- "$1" /proc/[0-9]*/cmdline | cut -d/ -f3 | tr '\n' ' ')
+  # (grep says 2 when a process vanished while it read: not a failure here)
+  roots=$(grep -lsF -- "$1" /proc/[0-9]*/cmdline | cut -d/ -f3 | tr '\n' ' ' || true)
   pids=$roots
   for _ in 1 2 3; do
     for p in /proc/[0-9]*; do

@@ -165,8 +165,9 @@ gv_pool *gv_pool_start(int size, const gv_pool_ops *ops);
 /* Hands over the oldest ready sandbox: 1 with its id, or 0 when none is
  * ready (never waits for one). The sandbox is the caller's from then on. */
 int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE]);
-/* Wakes the refill after a take: the caller's create is done with the
- * machine's CPUs by then (a start competes with the take for them). */
+/* Wakes the refill after a take (a start would compete with the take for
+ * the CPUs); the refill then waits a moment more, for the host's first
+ * session. */
 void gv_pool_refill(gv_pool *p);
 /* How many are ready, of how many, and how many creates took one. */
 void gv_pool_counts(gv_pool *p, int *ready, int *size, long long *served);

@@ -18,6 +18,10 @@
 /* After a failed start, the refill waits this long before the next try,
  * so that a missing image does not become a busy loop. */
 #define RETRY_MS 5000
+/* After a take, the refill lets the new host's first session have the
+ * CPUs for this long: a sandbox start costs about a core-second, and a
+ * login that competes with one takes twice as long (bench/gvisor.sh, T8). */
+#define QUIET_MS 1000
 
 struct gv_pool {
     gv_pool_ops ops;
@@ -25,6 +29,7 @@ struct gv_pool {
     char (*ready)[GV_POOL_ID_SIZE]; /* size slots, the first n_ready used */
     int n_ready;
     long long served;
+    long long quiet_until; /* local_now_ms() before which no start begins */
     int stopping;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -72,6 +77,11 @@ static void *refill(void *arg)
     while (!p->stopping) {
         if (p->n_ready >= p->size) {
             pthread_cond_wait(&p->wake, &p->lock);
+            continue;
+        }
+        long long now = local_now_ms();
+        if (now < p->quiet_until) {
+            wait_ms(p, (int)(p->quiet_until - now));
             continue;
         }
         pthread_mutex_unlock(&p->lock);
@@ -135,6 +145,7 @@ int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE])
 void gv_pool_refill(gv_pool *p)
 {
     pthread_mutex_lock(&p->lock);
+    p->quiet_until = local_now_ms() + QUIET_MS;
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
 }

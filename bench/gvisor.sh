@@ -14,6 +14,9 @@
 #       first `ssh HOST true`, beside the floor, T5 and the same-run cost of
 #       one `ssh HOST true` into a host that is already up
 #
+# T8's target is on the answer; "to a first ssh" adds a login (about one
+# `ssh true` into a host already up, measured beside it).
+#
 # Needs root and runsc (else SKIP), and builds the image when missing. Knobs:
 # BENCH_GV_CREATES (10), BENCH_GV_BURST (20), BENCH_BUILD (build-bench).
 # Exit status: 0 when it ran (a miss is reported; BENCH_STRICT=1 fails on

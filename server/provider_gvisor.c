@@ -380,7 +380,6 @@ static int fill_info(host_info *out, const gv_size *size, long long disk_gb, int
     return failed ? -1 : 0;
 }
 
-
 /* ---- the warm pool ---- */
 
 #define WARM_NAME "litterbox-warm"
@@ -393,8 +392,7 @@ static int pool_fits(const host_spec *spec, const gv_size *size, long long disk_
            gv_image_known(spec->image);
 }
 
-static int touch(const char *dir, const char *name, const char *text, char *why,
-                 size_t why_size)
+static int touch(const char *dir, const char *name, const char *text, char *why, size_t why_size)
 {
     char *path = local_path(dir, name);
     int rc = path ? local_write_file(path, text, strlen(text), 0600, why, why_size) : -1;
@@ -474,7 +472,7 @@ static void *set_hostname(void *arg)
         return NULL;
     }
     snprintf(root_flag, n, "--root=%s/runsc", j->dir);
-    const char *argv[] = {GV_RUNSC, root_flag,       "exec",  "--cap", "CAP_SYS_ADMIN",
+    const char *argv[] = {GV_RUNSC,   root_flag,       "exec",  "--cap", "CAP_SYS_ADMIN",
                           j->sandbox, "/bin/hostname", j->name, NULL};
     local_run_opts opts = {HOSTNAME_MS, (uid_t)-1, (gid_t)-1};
     int rc = local_run(argv, &opts, out, sizeof out, j->why, sizeof j->why);
@@ -539,8 +537,8 @@ static int create_from_warm(gvisor_data *d, const host_spec *spec, const char *s
         snprintf(why, why_size, "%s", job.why);
         goto out;
     }
-    if (fill_info(out, gv_size_find(NULL), GV_DISK_DEFAULT_GB, port, public_host, pid, dir,
-                  sandbox, &private_key) != 0) {
+    if (fill_info(out, gv_size_find(NULL), GV_DISK_DEFAULT_GB, port, public_host, pid, dir, sandbox,
+                  &private_key) != 0) {
         snprintf(why, why_size, "out of memory");
         goto out;
     }
@@ -646,8 +644,8 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
         gv_pool_refill(d->pool);
         if (made == 0) return 0;
         /* The sandbox is gone; the host is still made, cold. */
-        fprintf(stderr, "litterbox-server: a warm sandbox failed, making %s cold: %s\n",
-                spec->id, why);
+        fprintf(stderr, "litterbox-server: a warm sandbox failed, making %s cold: %s\n", spec->id,
+                why);
     }
     char *rootfs = image_rootfs(d, why, why_size);
     if (!rootfs) return -1;

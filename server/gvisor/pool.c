@@ -87,8 +87,9 @@ static void *refill(void *arg)
         pthread_mutex_unlock(&p->lock);
         char id[GV_POOL_ID_SIZE], why[256] = "";
         int made = new_id(id) == 0 && p->ops.make(p->ops.ctx, id, why, sizeof why) == 0;
-        if (!made) fprintf(stderr, "litterbox-server: the warm pool cannot start a sandbox: %s\n",
-                           why[0] ? why : "no random id");
+        if (!made)
+            fprintf(stderr, "litterbox-server: the warm pool cannot start a sandbox: %s\n",
+                    why[0] ? why : "no random id");
         pthread_mutex_lock(&p->lock);
         if (made && !p->stopping && p->n_ready < p->size) {
             memcpy(p->ready[p->n_ready++], id, GV_POOL_ID_SIZE);

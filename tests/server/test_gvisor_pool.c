@@ -31,7 +31,7 @@ static int file_in(const server *s, const char *folder, const char *file)
 
 /* The first warm folder other than `not` (a sandbox waiting in the pool):
  * copied into id; 1 when found. */
-static int find_warm(const server *s, const char *not, char *id, size_t size)
+static int find_warm(const server *s, const char * not, char *id, size_t size)
 {
     char hosts[400];
     snprintf(hosts, sizeof hosts, "%s/gvisor", s->state_dir);
@@ -39,7 +39,7 @@ static int find_warm(const server *s, const char *not, char *id, size_t size)
     struct dirent *e;
     int found = 0;
     while (d && !found && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, not) == 0) continue;
+        if (e->d_name[0] == '.' || strcmp(e->d_name, not ) == 0) continue;
         if (file_in(s, e->d_name, "warm") && !file_in(s, e->d_name, "owner")) {
             snprintf(id, size, "%s", e->d_name);
             found = 1;
@@ -60,7 +60,7 @@ static int doctor_says(const server *s, const char *text)
 }
 
 /* Waits until the pool has a ready sandbox other than `not`. */
-static int wait_warm(const server *s, const char *not, char *id, size_t size)
+static int wait_warm(const server *s, const char * not, char *id, size_t size)
 {
     for (int waited = 0; waited < READY_WAIT_MS; waited += 100) {
         if (find_warm(s, not, id, size) && doctor_says(s, "warm pool 1 of 1 ready")) return 1;
@@ -105,8 +105,10 @@ static void expect_env(const server *s, const gv_host *h)
                 found++;
             off += len + 1;
         }
-        if (found != 1) CHECK_FAIL("%s: %d exact copies", env_keys[k], found);
-        else CHECK(1);
+        if (found != 1)
+            CHECK_FAIL("%s: %d exact copies", env_keys[k], found);
+        else
+            CHECK(1);
     }
     spawn_result_free(&r);
     int st;
@@ -192,8 +194,13 @@ int main(void)
     }
     server s = {0};
     if (server_init(&s) != 0) return 1;
-    const char *args[] = {"--default-provider", "gvisor", "--gvisor-images", gv_images_dir(),
-                          "--warm-pool", "1", NULL};
+    const char *args[] = {"--default-provider",
+                          "gvisor",
+                          "--gvisor-images",
+                          gv_images_dir(),
+                          "--warm-pool",
+                          "1",
+                          NULL};
     if (server_start(&s, args) != 0) {
         server_cleanup(&s);
         return 1;

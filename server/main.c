@@ -23,6 +23,7 @@ static const char usage[] =
     "usage: litterbox-server [--listen ADDR:PORT] [--allow-remote] [--token-file FILE]\n"
     "                        [--state-dir DIR] [--db PATH]\n"
     "                        [--default-provider local|gvisor|fake] [--gvisor-images DIR]\n"
+    "                        [--warm-pool N]\n"
     "                        [--fake-delay SECONDS] [--lease-ttl DURATION]\n"
     "                        [--idempotency-ttl DURATION] [--reap-interval DURATION]\n"
     "                        [--max-hosts N] [--max-pending N] [--max-client-conns N]\n"
@@ -37,7 +38,8 @@ static const char usage[] =
     "--default-provider local, --lease-ttl 1h, --idempotency-ttl 24h,\n"
     "--reap-interval 10s, --max-hosts 64, --max-pending 64, --max-client-conns 256,\n"
     "--stop-grace 10s, --wire current, --gvisor-images /var/cache/litterbox/gvisor\n"
-    "(built by scripts/gvisor-image.sh).\n";
+    "(built by scripts/gvisor-image.sh), --warm-pool 0 (gvisor sandboxes of the\n"
+    "default size kept started for creates; none).\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -120,7 +122,7 @@ int main(int argc, char **argv)
 {
     const char *listen_spec = "127.0.0.1:8780", *token_file = NULL, *state_dir = NULL, *db = NULL,
                *wire = "current", *gvisor_images = NULL;
-    int allow_remote = 0;
+    int allow_remote = 0, warm_pool = 0;
     g_config.default_provider = "local";
     g_config.lease_ttl_ms = 3600 * 1000LL;
     g_config.idem_ttl_ms = 24 * 3600 * 1000LL;
@@ -148,7 +150,8 @@ int main(int argc, char **argv)
             "--listen",           "--token-file",       "--state-dir", "--db",
             "--default-provider", "--fake-delay",       "--lease-ttl", "--idempotency-ttl",
             "--reap-interval",    "--max-hosts",        "--wire",      "--max-pending",
-            "--stop-grace",       "--max-client-conns", "--gvisor-images", NULL};
+            "--stop-grace",       "--max-client-conns", "--gvisor-images",
+            "--warm-pool",        NULL};
         const char *val = NULL;
         size_t k;
         for (k = 0; with_value[k]; k++) {
@@ -189,6 +192,15 @@ int main(int argc, char **argv)
                 return fail("--fake-delay %s: expected seconds, e.g. 0.5", val);
         } else if (strcmp(opt, "--gvisor-images") == 0) {
             gvisor_images = val;
+        } else if (strcmp(opt, "--warm-pool") == 0) {
+            /* Each warm sandbox holds memory (about an idle host's) and a
+             * loop device; 64 is --max-hosts' default. */
+            char *end;
+            errno = 0;
+            long n = strtol(val, &end, 10);
+            if (errno || *end || end == val || n < 0 || n > 64)
+                return fail("--warm-pool %s: expected a number from 0 to 64", val);
+            warm_pool = (int)n;
         } else if (strcmp(opt, "--wire") == 0) {
             if (strcmp(val, "current") != 0 && strcmp(val, "v1") != 0)
                 return fail("--wire %s: expected current or v1", val);
@@ -300,6 +312,7 @@ int main(int argc, char **argv)
     private_paths[np] = NULL;
     providers_hide_paths(private_paths);
     if (gvisor_images) providers_set_gvisor_images(gvisor_images);
+    if (warm_pool) providers_set_gvisor_warm_pool(warm_pool);
     /* Leases that ran out while the server was down go at the reaper's first
      * pass, one interval after the start: a host marked `error` just now
      * stays visible that long, with its last_error. */

@@ -106,4 +106,10 @@ int provider_local_set_private_paths(provider *p, const char *const *paths);
  * 0, or -1 when out of memory. Call it before the first create. */
 int provider_gvisor_set_images(provider *p, const char *images_dir);
 
+/* The gvisor provider only: keep up to size sandboxes of the default size
+ * and image started, for creates that ask for exactly that
+ * (--warm-pool; 0, the default, keeps none). 0, or -1 when the pool
+ * cannot start. Call it once, before the first create. */
+int provider_gvisor_set_warm_pool(provider *p, int size);
+
 #endif

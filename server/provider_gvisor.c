@@ -15,7 +15,12 @@
  * server; the state ({"pid":..,"port":..,"dir":..}) finds the sshd again,
  * and the host's folder finds everything else, even with no state (a
  * create the server did not see finish). See gvisor/gvisor.h for the
- * folder's layout. */
+ * folder's layout.
+ *
+ * With --warm-pool N, up to N sandboxes of the default size and image wait
+ * started (gvisor/pool.c refills them); a create that asks for exactly that
+ * takes one and only adds what is the host's own: env, keys, hostname,
+ * sshd. */
 #include "provider.h"
 #include "gvisor/gvisor.h"
 
@@ -24,6 +29,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +43,7 @@ typedef struct gvisor_data {
     char *images_dir;      /* --gvisor-images */
     char *session_program; /* litterbox-gvisor-session, next to the server */
     pthread_mutex_t lock;  /* guards nothing but the one-time checks' order */
+    gv_pool *pool;         /* NULL: no --warm-pool */
 } gvisor_data;
 
 static gvisor_data *data_of(provider *p)
@@ -255,25 +262,39 @@ static int write_specs(const char *dir, const host_spec *spec, const gv_size *si
     return rc;
 }
 
-/* The host key, and the user key pair: the private key comes back in
- * *private_key (its file deleted at once), the public one goes to
- * authorized_keys. */
-static int make_keys(const char *dir, const char *name, char **public_host, char **private_key,
-                     char *why, size_t why_size)
+/* The host key; its public half (no comment) in *public_host. */
+static int make_host_key(const char *dir, const char *name, char **public_host, char *why,
+                         size_t why_size)
 {
     char *host_key = local_path(dir, "ssh_host_ed25519_key");
     char *host_pub = local_path(dir, "ssh_host_ed25519_key.pub");
+    char comment[96];
+    int rc = -1;
+    snprintf(comment, sizeof comment, "litterbox %s", name);
+    if (!host_key || !host_pub)
+        snprintf(why, why_size, "out of memory");
+    else if (local_keygen(host_key, comment, why, why_size) == 0 &&
+             (*public_host = local_public_key(host_pub, why, why_size)) != NULL)
+        rc = 0;
+    free(host_key);
+    free(host_pub);
+    return rc;
+}
+
+/* The user key pair: the private key comes back in *private_key (its file
+ * deleted at once), the public one goes to authorized_keys. */
+static int make_user_key(const char *dir, const char *name, char **private_key, char *why,
+                         size_t why_size)
+{
     char *key = local_path(dir, "user_key"), *pub = local_path(dir, "user_key.pub");
     char *public_key = NULL, comment[96];
     int rc = -1;
     snprintf(comment, sizeof comment, "litterbox %s", name);
-    if (!host_key || !host_pub || !key || !pub) {
+    if (!key || !pub) {
         snprintf(why, why_size, "out of memory");
         goto out;
     }
-    if (local_keygen(host_key, comment, why, why_size) != 0 ||
-        !(*public_host = local_public_key(host_pub, why, why_size)) ||
-        local_keygen(key, comment, why, why_size) != 0 ||
+    if (local_keygen(key, comment, why, why_size) != 0 ||
         !(*private_key = local_read_file(key, 65536, NULL, why, why_size)) ||
         !(public_key = local_public_key(pub, why, why_size)))
         goto out;
@@ -283,8 +304,6 @@ static int make_keys(const char *dir, const char *name, char **public_host, char
 out:
     if (key) unlink(key);
     if (pub) unlink(pub);
-    free(host_key);
-    free(host_pub);
     free(key);
     free(pub);
     free(public_key);
@@ -331,14 +350,21 @@ static char *dup_or_fail(const char *s, int *failed)
     return c;
 }
 
+/* sandbox: the warm sandbox's id when the host was made from the pool
+ * (its folder and runsc id keep that name), else NULL. */
 static int fill_info(host_info *out, const gv_size *size, long long disk_gb, int port,
-                     const char *public_host, pid_t pid, const char *dir, char **private_key)
+                     const char *public_host, pid_t pid, const char *dir, const char *sandbox,
+                     char **private_key)
 {
     int failed = 0;
     sbuf kh = {0}, st = {0};
     sbuf_addf(&kh, "[127.0.0.1]:%d %s", port, public_host);
     sbuf_addf(&st, "{\"pid\":%d,\"port\":%d,\"dir\":", (int)pid, port);
     gv_json_str(&st, dir);
+    if (sandbox) {
+        sbuf_adds(&st, ",\"sandbox\":");
+        gv_json_str(&st, sandbox);
+    }
     sbuf_adds(&st, "}");
     out->image = dup_or_fail(GV_IMAGE, &failed);
     out->ssh_host = dup_or_fail("127.0.0.1", &failed);
@@ -354,6 +380,252 @@ static int fill_info(host_info *out, const gv_size *size, long long disk_gb, int
     return failed ? -1 : 0;
 }
 
+/* ---- the warm pool ---- */
+
+#define WARM_NAME "litterbox-warm"
+#define HOSTNAME_MS 10000
+
+/* A create the pool can serve: the default image, size and disk. */
+static int pool_fits(const host_spec *spec, const gv_size *size, long long disk_gb)
+{
+    return size == gv_size_find(NULL) && disk_gb == GV_DISK_DEFAULT_GB &&
+           gv_image_known(spec->image);
+}
+
+static int touch(const char *dir, const char *name, const char *text, char *why, size_t why_size)
+{
+    char *path = local_path(dir, name);
+    int rc = path ? local_write_file(path, text, strlen(text), 0600, why, why_size) : -1;
+    if (!path) snprintf(why, why_size, "out of memory");
+    free(path);
+    return rc;
+}
+
+/* gv_pool_ops.make: all of a cold create that is not the host's own: the
+ * sandbox (under its own id and a placeholder hostname), the layer, the
+ * host key and the sshd, which lets nobody in until authorized_keys is
+ * written. Once all is up, `warm_sshd` says "PID PORT" of that sshd. */
+static int warm_make(void *ctx, const char *id, char *why, size_t why_size)
+{
+    gvisor_data *d = ctx;
+    if (prerequisites(d, why, why_size) != 0) return -1;
+    char *rootfs = image_rootfs(d, why, why_size);
+    char *dir = rootfs ? local_path(d->hosts_dir, id) : NULL;
+    char *public_host = NULL, sshd[64];
+    host_spec spec = {.id = id, .name = WARM_NAME};
+    pid_t runsc_pid = -1, pid = -1;
+    int port = 0, rc = -1;
+    if (rootfs && !dir) snprintf(why, why_size, "out of memory");
+    if (!dir || local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto out;
+    /* `warm` first: whatever happens next, a restart finds the folder. */
+    if (touch(dir, "warm", "", why, why_size) == 0 &&
+        write_specs(dir, &spec, gv_size_find(NULL), why, why_size) == 0 &&
+        gv_layer_make(dir, rootfs, GV_DISK_DEFAULT_GB, why, why_size) == 0 &&
+        (runsc_pid = gv_runsc_launch(dir, id, why, why_size)) >= 0 &&
+        make_host_key(dir, WARM_NAME, &public_host, why, why_size) == 0 &&
+        (pid = start_sshd(d, dir, &port, why, why_size)) >= 0 &&
+        gv_runsc_wait(dir, id, runsc_pid, SANDBOX_START_MS, why, why_size) == 0) {
+        snprintf(sshd, sizeof sshd, "%d %d\n", (int)pid, port);
+        rc = touch(dir, "warm_sshd", sshd, why, why_size);
+    }
+    if (rc != 0) {
+        char ignored[256];
+        teardown(dir, id, pid, ignored, sizeof ignored);
+    }
+out:
+    free(public_host);
+    free(rootfs);
+    free(dir);
+    return rc;
+}
+
+static void warm_destroy(void *ctx, const char *id)
+{
+    gvisor_data *d = ctx;
+    char *dir = local_path(d->hosts_dir, id);
+    char why[256];
+    /* The sshd is found by its log even without its pid. */
+    if (dir && teardown(dir, id, -1, why, sizeof why) != 0)
+        fprintf(stderr, "litterbox-server: cannot remove the warm sandbox %s: %s\n", id, why);
+    free(dir);
+}
+
+typedef struct hostname_job {
+    const char *dir, *sandbox, *name;
+    char why[256];
+    int rc;
+} hostname_job;
+
+/* The sandbox was started as WARM_NAME; the host's name is its hostname,
+ * as on a cold host. Set from outside, with the one capability it needs,
+ * which no session of the host has. It runs before the create answers,
+ * so before anyone holds the host's key: the /bin/hostname it runs is the
+ * image's. A thread: it runs while the user key is made. */
+static void *set_hostname(void *arg)
+{
+    hostname_job *j = arg;
+    size_t n = strlen(j->dir) + 16;
+    char *root_flag = malloc(n), out[256];
+    j->rc = -1;
+    if (!root_flag) {
+        snprintf(j->why, sizeof j->why, "out of memory");
+        return NULL;
+    }
+    snprintf(root_flag, n, "--root=%s/runsc", j->dir);
+    const char *argv[] = {GV_RUNSC,   root_flag,       "exec",  "--cap", "CAP_SYS_ADMIN",
+                          j->sandbox, "/bin/hostname", j->name, NULL};
+    local_run_opts opts = {HOSTNAME_MS, (uid_t)-1, (gid_t)-1};
+    int rc = local_run(argv, &opts, out, sizeof out, j->why, sizeof j->why);
+    if (rc > 0)
+        snprintf(j->why, sizeof j->why, "cannot set the hostname (exit %d): %.150s", rc, out);
+    j->rc = rc == 0 ? 0 : -1;
+    free(root_flag);
+    return NULL;
+}
+
+/* The sshd the warm sandbox's `warm_sshd` names, and its host key. */
+static int warm_sshd(const char *dir, pid_t *pid, int *port, char **public_host, char *why,
+                     size_t why_size)
+{
+    char *warm = local_path(dir, "warm_sshd");
+    char *pub = local_path(dir, "ssh_host_ed25519_key.pub");
+    char *text = warm ? local_read_file(warm, 64, NULL, why, why_size) : NULL;
+    int p = 0, rc = -1;
+    if (!warm || !pub)
+        snprintf(why, why_size, "out of memory");
+    else if (text && (sscanf(text, "%d %d", &p, port) != 2 || p <= 0 || *port <= 0))
+        snprintf(why, why_size, "the warm sandbox names no sshd");
+    else if (text && (*public_host = local_public_key(pub, why, why_size)) != NULL)
+        rc = 0;
+    *pid = (pid_t)p;
+    free(text);
+    free(warm);
+    free(pub);
+    return rc;
+}
+
+/* A create served by the warm sandbox `sandbox` (already the caller's):
+ * the host's env, user key and hostname. On failure the sandbox is
+ * gone. */
+static int create_from_warm(gvisor_data *d, const host_spec *spec, const char *sandbox,
+                            host_info *out, char *why, size_t why_size)
+{
+    char *dir = local_path(d->hosts_dir, sandbox);
+    char *warm = dir ? local_path(dir, "warm") : NULL;
+    char *private_key = NULL, *public_host = NULL;
+    pid_t pid = -1;
+    int port = 0, rc = -1;
+    hostname_job job = {dir, sandbox, spec->name, "", -1};
+    pthread_t namer;
+    if (!warm) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    /* owner before warm goes: a restart in between sees a host's folder. */
+    if (warm_sshd(dir, &pid, &port, &public_host, why, why_size) != 0 ||
+        touch(dir, "owner", spec->id, why, why_size) != 0 || unlink(warm) != 0 ||
+        write_env(dir, spec, why, why_size) != 0)
+        goto out;
+    if (pthread_create(&namer, NULL, set_hostname, &job) != 0) {
+        snprintf(why, why_size, "cannot start a thread");
+        goto out;
+    }
+    int keyed = make_user_key(dir, spec->name, &private_key, why, why_size);
+    pthread_join(namer, NULL);
+    if (keyed != 0) goto out;
+    if (job.rc != 0) {
+        snprintf(why, why_size, "%s", job.why);
+        goto out;
+    }
+    if (fill_info(out, gv_size_find(NULL), GV_DISK_DEFAULT_GB, port, public_host, pid, dir, sandbox,
+                  &private_key) != 0) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0 && dir) {
+        char ignored[256];
+        teardown(dir, sandbox, pid, ignored, sizeof ignored);
+    }
+    if (private_key) {
+        local_wipe(private_key, strlen(private_key));
+        free(private_key);
+    }
+    free(public_host);
+    free(warm);
+    free(dir);
+    return rc;
+}
+
+/* 1 when the folder `name` of hosts_dir holds `file`. */
+static int has_file(const char *hosts_dir, const char *name, const char *file)
+{
+    char *dir = local_path(hosts_dir, name);
+    char *path = dir ? local_path(dir, file) : NULL;
+    struct stat st;
+    int has = path && lstat(path, &st) == 0;
+    free(dir);
+    free(path);
+    return has;
+}
+
+/* Removes the warm sandboxes no host took: a server that stopped without
+ * its pool's shutdown (a crash, SIGKILL) left them. */
+static void sweep_warm(gvisor_data *d)
+{
+    DIR *hosts = opendir(d->hosts_dir);
+    struct dirent *e;
+    while (hosts && (e = readdir(hosts)) != NULL) {
+        if (!id_ok(e->d_name) || !has_file(d->hosts_dir, e->d_name, "warm") ||
+            has_file(d->hosts_dir, e->d_name, "owner"))
+            continue;
+        warm_destroy(d, e->d_name);
+    }
+    if (hosts) closedir(hosts);
+}
+
+/* The folder of the warm sandbox that host `id` took, when its state
+ * never reached the store (a crash during the create): found by its
+ * owner file. Copied into sandbox; 1 when found. */
+static int find_owned(gvisor_data *d, const char *id, char sandbox[GV_POOL_ID_SIZE])
+{
+    DIR *hosts = opendir(d->hosts_dir);
+    struct dirent *e;
+    int found = 0;
+    while (hosts && !found && (e = readdir(hosts)) != NULL) {
+        if (!id_ok(e->d_name) || strlen(e->d_name) >= GV_POOL_ID_SIZE) continue;
+        char *dir = local_path(d->hosts_dir, e->d_name);
+        char *owner = dir ? local_path(dir, "owner") : NULL, why[64];
+        char *text = owner ? local_read_file(owner, 128, NULL, why, sizeof why) : NULL;
+        if (text && strcmp(text, id) == 0) {
+            snprintf(sandbox, GV_POOL_ID_SIZE, "%.64s", e->d_name);
+            found = 1;
+        }
+        free(text);
+        free(owner);
+        free(dir);
+    }
+    if (hosts) closedir(hosts);
+    return found;
+}
+
+/* The runsc id and folder name of host `id`: the warm sandbox it was made
+ * from (its state's "sandbox", or an owner file), else its own id. */
+static void sandbox_of(gvisor_data *d, const char *id, const char *state,
+                       char sandbox[GV_POOL_ID_SIZE])
+{
+    const char *at = state ? strstr(state, "\"sandbox\":\"") : NULL;
+    size_t n = at ? strcspn(at + 11, "\"") : 0;
+    snprintf(sandbox, GV_POOL_ID_SIZE, "%.64s", id);
+    if (at && n < GV_POOL_ID_SIZE) {
+        snprintf(sandbox, GV_POOL_ID_SIZE, "%.*s", (int)n, at + 11);
+        if (!id_ok(sandbox)) snprintf(sandbox, GV_POOL_ID_SIZE, "%.64s", id);
+    } else if (!has_file(d->hosts_dir, id, ".")) {
+        find_owned(d, id, sandbox);
+    }
+}
+
 static int gvisor_create(provider *p, const host_spec *spec, host_info *out, char *why,
                          size_t why_size)
 {
@@ -366,6 +638,15 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
         return -1;
     }
     if (prerequisites(d, why, why_size) != 0) return -1;
+    char sandbox[GV_POOL_ID_SIZE];
+    if (d->pool && pool_fits(spec, size, disk_gb) && gv_pool_take(d->pool, sandbox)) {
+        int made = create_from_warm(d, spec, sandbox, out, why, why_size);
+        gv_pool_refill(d->pool);
+        if (made == 0) return 0;
+        /* The sandbox is gone; the host is still made, cold. */
+        fprintf(stderr, "litterbox-server: a warm sandbox failed, making %s cold: %s\n", spec->id,
+                why);
+    }
     char *rootfs = image_rootfs(d, why, why_size);
     if (!rootfs) return -1;
 
@@ -386,11 +667,12 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
         write_specs(dir, spec, size, why, why_size) != 0 ||
         gv_layer_make(dir, rootfs, disk_gb, why, why_size) != 0 ||
         (runsc_pid = gv_runsc_launch(dir, spec->id, why, why_size)) < 0 ||
-        make_keys(dir, spec->name, &public_host, &private_key, why, why_size) != 0 ||
+        make_host_key(dir, spec->name, &public_host, why, why_size) != 0 ||
+        make_user_key(dir, spec->name, &private_key, why, why_size) != 0 ||
         (pid = start_sshd(d, dir, &port, why, why_size)) < 0 ||
         gv_runsc_wait(dir, spec->id, runsc_pid, SANDBOX_START_MS, why, why_size) != 0)
         goto fail;
-    if (fill_info(out, size, disk_gb, port, public_host, pid, dir, &private_key) != 0) {
+    if (fill_info(out, size, disk_gb, port, public_host, pid, dir, NULL, &private_key) != 0) {
         snprintf(why, why_size, "out of memory");
         goto fail;
     }
@@ -422,12 +704,14 @@ static int gvisor_destroy(provider *p, const char *id, const char *state, char *
         snprintf(why, why_size, "not a host id of the gvisor provider");
         return -1;
     }
-    char *dir = local_path(d->hosts_dir, id);
+    char sandbox[GV_POOL_ID_SIZE];
+    sandbox_of(d, id, state, sandbox);
+    char *dir = local_path(d->hosts_dir, sandbox);
     if (!dir) {
         snprintf(why, why_size, "out of memory");
         return -1;
     }
-    int rc = teardown(dir, id, (pid_t)state_number(state, "pid"), why, why_size);
+    int rc = teardown(dir, sandbox, (pid_t)state_number(state, "pid"), why, why_size);
     free(dir);
     return rc;
 }
@@ -437,7 +721,9 @@ static int gvisor_alive(provider *p, const char *id, const char *state, char *wh
     gvisor_data *d = data_of(p);
     pid_t pid = (pid_t)state_number(state, "pid");
     int port = (int)state_number(state, "port");
-    char *dir = id_ok(id) ? local_path(d->hosts_dir, id) : NULL;
+    char sandbox[GV_POOL_ID_SIZE] = "";
+    if (id_ok(id)) sandbox_of(d, id, state, sandbox);
+    char *dir = sandbox[0] ? local_path(d->hosts_dir, sandbox) : NULL;
     char *needle = dir ? local_sshd_needle(dir) : NULL;
     int alive = 0;
     if (!needle)
@@ -446,7 +732,7 @@ static int gvisor_alive(provider *p, const char *id, const char *state, char *wh
         snprintf(why, why_size, "the host's state names no sshd");
     else if (!local_proc_matches(pid, needle))
         snprintf(why, why_size, "its sshd (pid %d) is no longer running", (int)pid);
-    else if (!gv_runsc_running(dir, id, why, why_size))
+    else if (!gv_runsc_running(dir, sandbox, why, why_size))
         ; /* why says what runsc said */
     else if (!local_sshd_answers(port, 3000))
         snprintf(why, why_size, "its sshd (pid %d) does not answer on 127.0.0.1:%d", (int)pid,
@@ -464,7 +750,15 @@ static void gvisor_doctor(provider *p, provider_check *out)
     char pre_why[256] = "", image_why[256] = "";
     int pre_ok = prerequisites(d, pre_why, sizeof pre_why) == 0;
     char *rootfs = pre_ok ? image_rootfs(d, image_why, sizeof image_why) : NULL;
-    gv_doctor_in in = {pre_ok ? NULL : pre_why, rootfs, image_why, d->images_dir};
+    char pool[96];
+    if (d->pool) {
+        int ready, size;
+        long long served;
+        gv_pool_counts(d->pool, &ready, &size, &served);
+        snprintf(pool, sizeof pool, "warm pool %d of %d ready, %lld served", ready, size, served);
+    }
+    gv_doctor_in in = {pre_ok ? NULL : pre_why, rootfs, image_why, d->images_dir,
+                       d->pool ? pool : NULL};
     gv_doctor(&in, out);
     free(rootfs);
 }
@@ -474,6 +768,7 @@ static void gvisor_close(provider *p)
     if (!p) return;
     gvisor_data *d = data_of(p);
     if (d) {
+        gv_pool_stop(d->pool);
         pthread_mutex_destroy(&d->lock);
         free(d->hosts_dir);
         free(d->images_dir);
@@ -510,6 +805,15 @@ int provider_gvisor_set_images(provider *p, const char *images_dir)
     free(d->images_dir);
     d->images_dir = copy;
     return 0;
+}
+
+int provider_gvisor_set_warm_pool(provider *p, int size)
+{
+    gvisor_data *d = data_of(p);
+    if (size <= 0 || d->pool) return 0;
+    gv_pool_ops ops = {d, warm_make, warm_destroy};
+    d->pool = gv_pool_start(size, &ops);
+    return d->pool ? 0 : -1;
 }
 
 provider *provider_gvisor_new(const provider_config *cfg, char *why, size_t why_size)
@@ -560,6 +864,7 @@ provider *provider_gvisor_new(const provider_config *cfg, char *why, size_t why_
         goto fail;
     }
     d->session_program = find_session_program();
+    sweep_warm(d);
     free(state_dir);
     return p;
 fail:

@@ -63,6 +63,17 @@ void providers_set_gvisor_images(const char *dir)
             fprintf(stderr, "litterbox-server: out of memory keeping --gvisor-images\n");
 }
 
+void providers_set_gvisor_warm_pool(int size)
+{
+    for (size_t i = 0; i < NPROVIDERS; i++) {
+        if (registry[i].make != provider_gvisor_new) continue;
+        if (!started[i])
+            fprintf(stderr, "litterbox-server: --warm-pool: provider gvisor is not available\n");
+        else if (provider_gvisor_set_warm_pool(started[i], size) != 0)
+            fprintf(stderr, "litterbox-server: --warm-pool: the pool cannot start\n");
+    }
+}
+
 void providers_stop(void)
 {
     for (size_t i = 0; i < NPROVIDERS; i++) {

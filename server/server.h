@@ -238,6 +238,9 @@ void providers_stop(void);
 void providers_hide_paths(const char *const *paths);
 /* --gvisor-images: handed to the gvisor provider, if it started. */
 void providers_set_gvisor_images(const char *dir);
+/* --warm-pool: handed to the gvisor provider, if it started (else a line on
+ * stderr says the pool is not kept). */
+void providers_set_gvisor_warm_pool(int size);
 /* The provider called name, or NULL with why (unknown: *unknown = 1). */
 provider *providers_get(const char *name, int *unknown, char *why, size_t why_size);
 size_t providers_count(void);

@@ -81,6 +81,7 @@ void gv_doctor(const gv_doctor_in *in, provider_check *out)
     snprintf(out->status, sizeof out->status, "ok");
     snprintf(out->detail, sizeof out->detail,
              "image \"" GV_IMAGE "\" (%.100s); %s; a sandbox started and stopped in %lld ms; "
-             "sizes %s",
-             in->image_rootfs, version, local_now_ms() - t1, gv_size_names());
+             "%s%ssizes %s",
+             in->image_rootfs, version, local_now_ms() - t1, in->pool ? in->pool : "",
+             in->pool ? "; " : "", gv_size_names());
 }

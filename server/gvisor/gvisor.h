@@ -7,6 +7,7 @@
  *   layer.c    a host's writable layer: a sparse ext4 image of disk_gb,
  *              loop-mounted, and an overlay of it on the read-only image
  *   runsc.c    runsc run / state / delete for one host
+ *   pool.c     the warm pool: sandboxes started ahead of the creates
  *   doctor.c   the provider's line of GET /doctor
  *   session.c  the program sshd's ForceCommand runs for every session
  *              (litterbox-gvisor-session): the session enters the sandbox
@@ -23,6 +24,15 @@
  *   rootfs/         the overlay the sandbox runs on
  *   runsc/          runsc's --root: this sandbox's state, nothing else
  *   runsc.log       what runsc and the sandbox say
+ *
+ * A sandbox of the warm pool has the same folder, named by its own id (the
+ * sandbox's runsc id), with a file `warm` while it waits (and `warm_sshd`,
+ * "PID PORT" of its sshd, once it is ready: the sshd runs, but lets nobody
+ * in before the host's authorized_keys is written). The host that
+ * takes it writes its id into `owner` first, then removes `warm`, and keeps
+ * the folder under the sandbox's name ("sandbox" in the host's state). A
+ * folder with `warm` and no `owner` belongs to nobody: a server that
+ * starts removes it.
  */
 #ifndef LBS_GVISOR_H
 #define LBS_GVISOR_H
@@ -133,6 +143,38 @@ int gv_runsc_running(const char *dir, const char *id, char *why, size_t why_size
  * started for it. 0, or -1 with why. */
 int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size);
 
+/* ---- pool.c ---- */
+
+/* Room for any id the provider takes (id_ok: up to 64 characters). */
+#define GV_POOL_ID_SIZE 65
+
+typedef struct gv_pool_ops {
+    void *ctx;
+    /* Starts a warm sandbox named id. 0, or -1 with why (then nothing of
+     * it is left). */
+    int (*make)(void *ctx, const char *id, char *why, size_t why_size);
+    /* Stops and removes the warm sandbox id, whatever state it is in. */
+    void (*destroy)(void *ctx, const char *id);
+} gv_pool_ops;
+
+typedef struct gv_pool gv_pool;
+
+/* Starts the refill (a thread) of a pool of size sandboxes; NULL when out
+ * of memory or threads. */
+gv_pool *gv_pool_start(int size, const gv_pool_ops *ops);
+/* Hands over the oldest ready sandbox: 1 with its id, or 0 when none is
+ * ready (never waits for one). The sandbox is the caller's from then on. */
+int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE]);
+/* Wakes the refill after a take (a start would compete with the take for
+ * the CPUs); the refill then waits a moment more, for the host's first
+ * session. */
+void gv_pool_refill(gv_pool *p);
+/* How many are ready, of how many, and how many creates took one. */
+void gv_pool_counts(gv_pool *p, int *ready, int *size, long long *served);
+/* Stops the refill (a start in flight finishes and is destroyed) and
+ * destroys every ready sandbox. p may be NULL. */
+void gv_pool_stop(gv_pool *p);
+
 /* ---- doctor.c ---- */
 
 struct provider_check;
@@ -141,6 +183,7 @@ typedef struct gv_doctor_in {
     const char *image_rootfs;      /* NULL when the image is not built */
     const char *image_why;
     const char *images_dir;
+    const char *pool; /* the warm pool's counts, or NULL when there is none */
 } gv_doctor_in;
 
 void gv_doctor(const gv_doctor_in *in, struct provider_check *out);

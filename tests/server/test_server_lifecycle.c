@@ -52,6 +52,9 @@ static void test_refusals(void)
                                          {"--max-hosts", "0"},
                                          {"--default-provider", "aws"},
                                          {"--fake-delay", "-1"},
+                                         {"--warm-pool", "-1"},
+                                         {"--warm-pool", "65"},
+                                         {"--warm-pool", "2x"},
                                          {"--listen", "127.0.0.1"},
                                          {"--bogus", "1"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

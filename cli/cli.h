@@ -205,6 +205,10 @@ int cmd_renew_keep(cli_ctx *ctx);
  *         prefix, listing the matches; 4 for no match).
  */
 int resolve_hosts(cli_ctx *ctx, const char *const *refs, size_t n, const char **ids);
+/** The host the command's first word names, read fresh from the service.
+ *  @return the host (the caller frees it), or NULL after printing why with
+ *          the exit status in @p status. */
+lb_host *fetch_named_host(cli_ctx *ctx, int *status);
 
 /* ---- state.c ---- */
 /**

@@ -84,3 +84,18 @@ int resolve_hosts(cli_ctx *ctx, const char *const *refs, size_t n, const char **
             return status;
     return 0;
 }
+
+lb_host *fetch_named_host(cli_ctx *ctx, int *status)
+{
+    const char *id;
+    if ((*status = resolve_hosts(ctx, ctx->a.pos, 1, &id)) != 0) return NULL;
+    lb_client *c = cli_client(ctx, status);
+    if (!c) return NULL;
+    lb_host *h;
+    lb_error err;
+    if (lb_get_host(c, id, &h, &err) != LB_OK) {
+        *status = report_error(&err, NULL);
+        return NULL;
+    }
+    return h;
+}

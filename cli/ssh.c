@@ -79,13 +79,8 @@ int cmd_ssh(cli_ctx *ctx)
     if (a->dashdash > 1)
         return usage_error("ssh: unexpected argument '%s' (a command goes after --)", a->pos[1]);
     int status;
-    const char *id;
-    if ((status = resolve_hosts(ctx, a->pos, 1, &id)) != 0) return status;
-    lb_client *c = cli_client(ctx, &status);
-    if (!c) return status;
-    lb_host *h;
-    lb_error err;
-    if (lb_get_host(c, id, &h, &err) != LB_OK) return report_error(&err, NULL);
+    lb_host *h = fetch_named_host(ctx, &status);
+    if (!h) return status;
     char key[PATH_MAX], known_hosts[PATH_MAX], why[512];
     const char *host = *h->ssh_host ? h->ssh_host : h->internal_ssh_host;
     if (!host || !*host || !*h->known_hosts)

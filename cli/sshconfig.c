@@ -124,13 +124,8 @@ int cmd_ssh_config(cli_ctx *ctx)
 {
     const cmd_args *a = &ctx->a;
     int status = 0;
-    const char *id;
-    if ((status = resolve_hosts(ctx, a->pos, 1, &id)) != 0) return status;
-    lb_client *c = cli_client(ctx, &status);
-    if (!c) return status;
-    lb_host *h;
-    lb_error err;
-    if (lb_get_host(c, id, &h, &err) != LB_OK) return report_error(&err, NULL);
+    lb_host *h = fetch_named_host(ctx, &status);
+    if (!h) return status;
     char *default_path = NULL, *known_abs = NULL, *identity_abs = NULL, *block = NULL;
     const char *path = a->known_hosts;
     if (!path) {

@@ -218,3 +218,19 @@ int gv_leftovers(const char *state_dir, const char *id)
     }
     return left;
 }
+
+lb_host *gv_create(lb_client *c, const char *const *env, const char *instance_type,
+                   long long disk_gb)
+{
+    lb_create_opts o = LB_CREATE_OPTS_INIT;
+    o.env = env;
+    o.instance_type = instance_type;
+    o.disk_gb = disk_gb;
+    lb_host *h = NULL;
+    lb_error err;
+    if (lb_create_host(c, &o, &h, &err) != LB_OK) {
+        fprintf(stderr, "create: %s: %s\n", lb_code_name(err.code), err.message);
+        return NULL;
+    }
+    return h;
+}

@@ -37,5 +37,9 @@ int gv_copy(const server *s, const gv_host *h, const char *program, const char *
  * or stderr names its folder, mounts in it, loop devices backed by its
  * files, its cgroups, the folder itself. 0 when nothing; else how many, each printed. */
 int gv_leftovers(const char *state_dir, const char *id);
+/* A gvisor create with these (NULL / 0: omitted); NULL after printing why
+ * it failed. */
+lb_host *gv_create(lb_client *c, const char *const *env, const char *instance_type,
+                   long long disk_gb);
 
 #endif

@@ -21,22 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static lb_host *create(lb_client *c, const char *const *env, const char *instance_type,
-                       long long disk_gb)
-{
-    lb_create_opts o = LB_CREATE_OPTS_INIT;
-    o.env = env;
-    o.instance_type = instance_type;
-    o.disk_gb = disk_gb;
-    lb_host *h = NULL;
-    lb_error err;
-    if (lb_create_host(c, &o, &h, &err) != LB_OK) {
-        fprintf(stderr, "create: %s: %s\n", lb_code_name(err.code), err.message);
-        return NULL;
-    }
-    return h;
-}
-
 static void test_refusals(const server *s)
 {
     static const struct {
@@ -295,8 +279,8 @@ int main(void)
         env[n] = entries[n];
     }
     env[n] = NULL;
-    lb_host *ha = create(c, env, NULL, 1);
-    lb_host *hb = create(c, NULL, "gv-medium", 0);
+    lb_host *ha = gv_create(c, env, NULL, 1);
+    lb_host *hb = gv_create(c, NULL, "gv-medium", 0);
     gv_host a, b;
     check_set_case("two hosts made");
     if (!CHECK(ha && hb) || !CHECK(gv_host_from(&s, ha, "a", &a) == 0) ||

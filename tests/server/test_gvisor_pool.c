@@ -140,22 +140,6 @@ static void expect_like_cold(const server *s, const gv_host *h)
     free(pid);
 }
 
-static lb_host *create(lb_client *c, const char *const *env, const char *instance_type,
-                       long long disk_gb)
-{
-    lb_create_opts o = LB_CREATE_OPTS_INIT;
-    o.env = env;
-    o.instance_type = instance_type;
-    o.disk_gb = disk_gb;
-    lb_host *h = NULL;
-    lb_error err;
-    if (lb_create_host(c, &o, &h, &err) != LB_OK) {
-        fprintf(stderr, "create: %s: %s\n", lb_code_name(err.code), err.message);
-        return NULL;
-    }
-    return h;
-}
-
 /* Creates the pool must not serve: each is made cold, under its own id,
  * and the pool's sandbox stays where it is. */
 static const struct {
@@ -172,7 +156,7 @@ static void test_bypass(const server *s, lb_client *c, const char *warm)
         check_set_case("instance_type %s, disk_gb %lld: made cold, the pool untouched",
                        bypass[i].instance_type ? bypass[i].instance_type : "(default)",
                        bypass[i].disk_gb);
-        lb_host *h = create(c, NULL, bypass[i].instance_type, bypass[i].disk_gb);
+        lb_host *h = gv_create(c, NULL, bypass[i].instance_type, bypass[i].disk_gb);
         if (!CHECK(h != NULL)) continue;
         CHECK(file_in(s, h->id, "runsc"));
         CHECK(file_in(s, warm, "warm"));
@@ -224,7 +208,7 @@ int main(void)
         env[n] = entries[n];
     }
     env[n] = NULL;
-    h = create(c, env, NULL, 0);
+    h = gv_create(c, env, NULL, 0);
     if (!CHECK(h != NULL) || !CHECK(gv_host_from(&s, h, "pooled", &g) == 0)) goto out;
     char *owner = owner_of(&s, warm);
     CHECK_EQ_STR(owner, h->id);
@@ -261,7 +245,7 @@ int main(void)
     c = NULL;
     if (!CHECK(server_start(&s, args) == 0)) goto out;
     c = server_client(&s, NULL);
-    if (!CHECK(wait_warm(&s, "", taken, sizeof taken)) || !CHECK(kept = create(c, NULL, NULL, 0)) ||
+    if (!CHECK(wait_warm(&s, "", taken, sizeof taken)) || !CHECK(kept = gv_create(c, NULL, NULL, 0)) ||
         !CHECK(gv_host_from(&s, kept, "kept", &k) == 0) ||
         !CHECK(wait_warm(&s, taken, waiting, sizeof waiting)))
         goto out_kept;

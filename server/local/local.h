@@ -88,6 +88,20 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
 pid_t local_spawn_detached(const char *const argv[], const char *log_path, const char *bind_src,
                            const char *bind_dst, char *why, size_t why_size);
 
+/* Starts argv[0] as our own child, in a session of its own, with stdin
+ * from stdin_fd (-1: /dev/null; the caller keeps its descriptor) and
+ * stdout and stderr appended to log_path: for a program whose exit status
+ * matters but whose descendants may keep its output open (runsc run
+ * --detach). The caller must reap it: local_wait_child. Its pid, or -1 with
+ * why. */
+pid_t local_spawn_child(const char *const argv[], int stdin_fd, const char *log_path, char *why,
+                        size_t why_size);
+
+/* Waits at most timeout_ms for our child pid to exit and reaps it. Its exit
+ * status (0-255); -1 with why when it died of a signal, or did not finish
+ * in time (then it is killed and reaped). */
+int local_wait_child(pid_t pid, int timeout_ms, char *why, size_t why_size);
+
 /* 1 when a child may make a mount namespace of its own (root mode needs
  * it for each sshd). */
 int local_can_unshare_mounts(void);

@@ -248,6 +248,76 @@ pid_t local_spawn_detached(const char *const argv[], const char *log_path, const
     return rep.pid;
 }
 
+pid_t local_spawn_child(const char *const argv[], int stdin_fd, const char *log_path, char *why,
+                        size_t why_size)
+{
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int in = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_t pid = -1;
+    if (logfd < 0 || in < 0) {
+        snprintf(why, why_size, "cannot prepare %s: %s", logfd < 0 ? log_path : "/dev/null",
+                 strerror(errno));
+        goto out;
+    }
+    int maxfd = max_fd();
+    pid = fork();
+    if (pid < 0) {
+        snprintf(why, why_size, "fork: %s", strerror(errno));
+    } else if (pid == 0) {
+        reset_signals();
+        if (setsid() < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) _exit(126);
+        close_from(3, maxfd);
+        execve(argv[0], (char *const *)argv, child_env);
+        child_write(2, "litterbox-server: cannot execute ");
+        child_write(2, argv[0]);
+        child_write(2, "\n");
+        _exit(127);
+    }
+out:
+    if (logfd >= 0) close(logfd);
+    if (in >= 0 && in != stdin_fd) close(in);
+    return pid;
+}
+
+int local_wait_child(pid_t pid, int timeout_ms, char *why, size_t why_size)
+{
+    long long deadline = local_now_ms() + timeout_ms;
+    int pidfd = -1;
+#ifdef SYS_pidfd_open
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+    int status = 0;
+    pid_t w;
+    for (;;) {
+        while ((w = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (w != 0) break;
+        long long left = deadline - local_now_ms();
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            if (pidfd >= 0) close(pidfd);
+            snprintf(why, why_size, "did not finish within %d ms (killed)", timeout_ms);
+            return -1;
+        }
+        /* The pidfd is readable once the child has exited; without one
+         * (an old kernel), a short sleep. */
+        struct pollfd p = {pidfd, POLLIN, 0};
+        if (pidfd < 0 || poll(&p, 1, (int)left) < 0) local_sleep_ms(left < 5 ? (int)left : 5);
+    }
+    if (pidfd >= 0) close(pidfd);
+    if (w < 0) {
+        snprintf(why, why_size, "its status is lost: %s", strerror(errno));
+        return -1;
+    }
+    if (WIFSIGNALED(status)) {
+        snprintf(why, why_size, "died of signal %d", WTERMSIG(status));
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
 int local_can_unshare_mounts(void)
 {
     pid_t pid = fork();

@@ -21,10 +21,14 @@
  * started (gvisor/pool.c refills them); a create that asks for exactly that
  * takes one and only adds what is the host's own: env, keys, hostname,
  * sshd. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pipe2 */
+#endif
 #include "provider.h"
 #include "gvisor/gvisor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,13 +46,82 @@ typedef struct gvisor_data {
     char *hosts_dir;       /* <state_dir>/gvisor */
     char *images_dir;      /* --gvisor-images */
     char *session_program; /* litterbox-gvisor-session, next to the server */
-    pthread_mutex_t lock;  /* guards nothing but the one-time checks' order */
     gv_pool *pool;         /* NULL: no --warm-pool */
+    /* The start gate: at most one sandbox start per CPU at once. */
+    pthread_mutex_t lock;
+    pthread_cond_t start_done;
+    int starts_left;
 } gvisor_data;
 
 static gvisor_data *data_of(provider *p)
 {
     return p->data;
+}
+
+/* A sandbox start (`runsc run`) keeps about a CPU busy for a third of a
+ * second, in several threads and processes that the ptrace platform
+ * switches between all the time. Twenty at once on two CPUs spend a
+ * tenth more CPU in all than two at a time, one after the other
+ * (bench/gvisor.sh, T6), and none is done sooner. So a start waits for
+ * its turn; everything else of a create runs meanwhile. */
+static void start_begin(gvisor_data *d)
+{
+    pthread_mutex_lock(&d->lock);
+    while (d->starts_left <= 0)
+        pthread_cond_wait(&d->start_done, &d->lock);
+    d->starts_left--;
+    pthread_mutex_unlock(&d->lock);
+}
+
+static void start_end(gvisor_data *d)
+{
+    pthread_mutex_lock(&d->lock);
+    d->starts_left++;
+    pthread_cond_signal(&d->start_done);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* A sandbox start in flight: its runsc and its turn at the gate. */
+typedef struct sandbox_start {
+    gvisor_data *d;
+    pid_t runsc; /* -1 once reaped */
+    int has_turn;
+} sandbox_start;
+
+/* Waits for a turn, then launches the sandbox of dir. 0, or -1 with why
+ * (then the turn is given back). */
+static int start_launch(sandbox_start *st, const char *dir, const char *id, char *why,
+                        size_t why_size)
+{
+    start_begin(st->d);
+    st->has_turn = 1;
+    st->runsc = gv_runsc_launch(dir, id, why, why_size);
+    if (st->runsc >= 0) return 0;
+    start_end(st->d);
+    st->has_turn = 0;
+    return -1;
+}
+
+/* Waits for the sandbox to run, gives the turn back, then puts the
+ * host's CPU quota on it. 0, or -1 with why. */
+static int start_finish(sandbox_start *st, const char *dir, const char *id, int cpus, char *why,
+                        size_t why_size)
+{
+    int rc = gv_runsc_wait(dir, st->runsc, SANDBOX_START_MS, why, why_size);
+    st->runsc = -1;
+    start_end(st->d);
+    st->has_turn = 0;
+    return rc == 0 ? gv_cgroup_cpu_quota(id, cpus, why, why_size) : -1;
+}
+
+/* On a create's way out, after its teardown: reaps what start_launch
+ * began and gives the turn back. */
+static void start_abandon(sandbox_start *st)
+{
+    gv_runsc_forget(st->runsc);
+    st->runsc = -1;
+    if (st->has_turn) start_end(st->d);
+    st->has_turn = 0;
 }
 
 /* Host ids come from the server (UUIDs); anything else never becomes a
@@ -245,8 +318,8 @@ static int write_specs(const char *dir, const host_spec *spec, const gv_size *si
                      limits};
     sbuf config = {0}, conf = {0};
     gv_config_json(&config, &sb);
-    sbuf_addf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n", spec->id,
-                     dir, limits.memory_bytes, limits.nproc);
+    sbuf_addf(&conf, "id %s\nrunsc_root %s/runsc\nmemory_bytes %lld\nnproc %lld\n", spec->id, dir,
+              limits.memory_bytes, limits.nproc);
     int rc = -1;
     if (!rootfs) {
         snprintf(why, why_size, "out of memory");
@@ -401,11 +474,96 @@ static int touch(const char *dir, const char *name, const char *text, char *why,
     return rc;
 }
 
+/* The sandbox was started as WARM_NAME; the host's name is its hostname,
+ * as on a cold host. Setting it takes a capability no session of the host
+ * has, so it is set from outside: `init --hostname` (the image's), started
+ * in the warm sandbox with CAP_SYS_ADMIN once the sandbox runs, waits on a
+ * pipe for the name. A take then costs a line on that pipe instead of a
+ * `runsc exec` (a Go program's start: 60-100 ms, most of a take). The
+ * namer is the sandbox's handle in the pool. */
+typedef struct warm_namer {
+    pid_t runsc; /* its `runsc exec`, our child; -1 once reaped */
+    int fd;      /* the pipe's end we write; -1 once closed */
+} warm_namer;
+
+static warm_namer *namer_start(const char *dir, const char *id, char *why, size_t why_size)
+{
+    warm_namer *n = malloc(sizeof *n);
+    char *log = local_path(dir, "runsc.log");
+    size_t len = strlen(dir) + 16;
+    char *root_flag = malloc(len);
+    int pipefd[2] = {-1, -1};
+    if (!n || !log || !root_flag) {
+        snprintf(why, why_size, "out of memory");
+        goto fail;
+    }
+    snprintf(root_flag, len, "--root=%s/runsc", dir);
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        snprintf(why, why_size, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    const char *argv[] = {GV_RUNSC, root_flag, "exec",       "--cap", "CAP_SYS_ADMIN",
+                          id,       GV_INIT,   "--hostname", NULL};
+    n->runsc = local_spawn_child(argv, pipefd[0], log, why, why_size);
+    if (n->runsc < 0) goto fail;
+    close(pipefd[0]);
+    n->fd = pipefd[1];
+    free(log);
+    free(root_flag);
+    return n;
+fail:
+    if (pipefd[0] >= 0) close(pipefd[0]);
+    if (pipefd[1] >= 0) close(pipefd[1]);
+    free(n);
+    free(log);
+    free(root_flag);
+    return NULL;
+}
+
+/* Hands the name over; namer_finish then waits for it to be set. */
+static int namer_send(warm_namer *n, const char *name, char *why, size_t why_size)
+{
+    char line[80];
+    int len = snprintf(line, sizeof line, "%s\n", name);
+    ssize_t w = len > 0 && (size_t)len < sizeof line ? write(n->fd, line, (size_t)len) : -1;
+    int err = errno;
+    close(n->fd);
+    n->fd = -1;
+    if (w == len) return 0;
+    snprintf(why, why_size, "cannot hand the warm sandbox its name: %s",
+             w < 0 ? strerror(err) : "a short write");
+    return -1;
+}
+
+static int namer_finish(warm_namer *n, char *why, size_t why_size)
+{
+    char how[128];
+    int rc = local_wait_child(n->runsc, HOSTNAME_MS, how, sizeof how);
+    n->runsc = -1;
+    if (rc == 0) return 0;
+    if (rc > 0) snprintf(how, sizeof how, "exit %d", rc);
+    snprintf(why, why_size, "cannot set the hostname (%s; see runsc.log)", how);
+    return -1;
+}
+
+/* Closing the pipe unsent ends the namer with nothing set; the sandbox's
+ * teardown kills it if it still runs. */
+static void namer_free(warm_namer *n)
+{
+    if (!n) return;
+    if (n->fd >= 0) close(n->fd);
+    if (n->runsc > 0) {
+        char ignored[128];
+        local_wait_child(n->runsc, STOP_GRACE_MS, ignored, sizeof ignored);
+    }
+    free(n);
+}
+
 /* gv_pool_ops.make: all of a cold create that is not the host's own: the
  * sandbox (under its own id and a placeholder hostname), the layer, the
  * host key and the sshd, which lets nobody in until authorized_keys is
  * written. Once all is up, `warm_sshd` says "PID PORT" of that sshd. */
-static int warm_make(void *ctx, const char *id, char *why, size_t why_size)
+static int warm_make(void *ctx, const char *id, void **handle, char *why, size_t why_size)
 {
     gvisor_data *d = ctx;
     if (prerequisites(d, why, why_size) != 0) return -1;
@@ -413,7 +571,9 @@ static int warm_make(void *ctx, const char *id, char *why, size_t why_size)
     char *dir = rootfs ? local_path(d->hosts_dir, id) : NULL;
     char *public_host = NULL, sshd[64];
     host_spec spec = {.id = id, .name = WARM_NAME};
-    pid_t runsc_pid = -1, pid = -1;
+    sandbox_start st = {d, -1, 0};
+    warm_namer *namer = NULL;
+    pid_t pid = -1;
     int port = 0, rc = -1;
     if (rootfs && !dir) snprintf(why, why_size, "out of memory");
     if (!dir || local_mkdir(dir, 0700, (uid_t)-1, (gid_t)-1, why, why_size) != 0) goto out;
@@ -421,17 +581,22 @@ static int warm_make(void *ctx, const char *id, char *why, size_t why_size)
     if (touch(dir, "warm", "", why, why_size) == 0 &&
         write_specs(dir, &spec, gv_size_find(NULL), why, why_size) == 0 &&
         gv_layer_make(dir, rootfs, GV_DISK_DEFAULT_GB, why, why_size) == 0 &&
-        (runsc_pid = gv_runsc_launch(dir, id, why, why_size)) >= 0 &&
+        start_launch(&st, dir, id, why, why_size) == 0 &&
         make_host_key(dir, WARM_NAME, &public_host, why, why_size) == 0 &&
         (pid = start_sshd(d, dir, &port, why, why_size)) >= 0 &&
-        gv_runsc_wait(dir, id, runsc_pid, SANDBOX_START_MS, why, why_size) == 0) {
+        start_finish(&st, dir, id, gv_size_find(NULL)->cpus, why, why_size) == 0 &&
+        (namer = namer_start(dir, id, why, why_size)) != NULL) {
         snprintf(sshd, sizeof sshd, "%d %d\n", (int)pid, port);
         rc = touch(dir, "warm_sshd", sshd, why, why_size);
     }
     if (rc != 0) {
         char ignored[256];
         teardown(dir, id, pid, ignored, sizeof ignored);
+        namer_free(namer);
+        namer = NULL;
     }
+    start_abandon(&st);
+    *handle = namer;
 out:
     free(public_host);
     free(rootfs);
@@ -439,7 +604,7 @@ out:
     return rc;
 }
 
-static void warm_destroy(void *ctx, const char *id)
+static void warm_destroy(void *ctx, const char *id, void *handle)
 {
     gvisor_data *d = ctx;
     char *dir = local_path(d->hosts_dir, id);
@@ -447,40 +612,8 @@ static void warm_destroy(void *ctx, const char *id)
     /* The sshd is found by its log even without its pid. */
     if (dir && teardown(dir, id, -1, why, sizeof why) != 0)
         fprintf(stderr, "litterbox-server: cannot remove the warm sandbox %s: %s\n", id, why);
+    namer_free(handle);
     free(dir);
-}
-
-typedef struct hostname_job {
-    const char *dir, *sandbox, *name;
-    char why[256];
-    int rc;
-} hostname_job;
-
-/* The sandbox was started as WARM_NAME; the host's name is its hostname,
- * as on a cold host. Set from outside, with the one capability it needs,
- * which no session of the host has. It runs before the create answers,
- * so before anyone holds the host's key: the /bin/hostname it runs is the
- * image's. A thread: it runs while the user key is made. */
-static void *set_hostname(void *arg)
-{
-    hostname_job *j = arg;
-    size_t n = strlen(j->dir) + 16;
-    char *root_flag = malloc(n), out[256];
-    j->rc = -1;
-    if (!root_flag) {
-        snprintf(j->why, sizeof j->why, "out of memory");
-        return NULL;
-    }
-    snprintf(root_flag, n, "--root=%s/runsc", j->dir);
-    const char *argv[] = {GV_RUNSC,   root_flag,       "exec",  "--cap", "CAP_SYS_ADMIN",
-                          j->sandbox, "/bin/hostname", j->name, NULL};
-    local_run_opts opts = {HOSTNAME_MS, (uid_t)-1, (gid_t)-1};
-    int rc = local_run(argv, &opts, out, sizeof out, j->why, sizeof j->why);
-    if (rc > 0)
-        snprintf(j->why, sizeof j->why, "cannot set the hostname (exit %d): %.150s", rc, out);
-    j->rc = rc == 0 ? 0 : -1;
-    free(root_flag);
-    return NULL;
 }
 
 /* The sshd the warm sandbox's `warm_sshd` names, and its host key. */
@@ -504,39 +637,31 @@ static int warm_sshd(const char *dir, pid_t *pid, int *port, char **public_host,
     return rc;
 }
 
-/* A create served by the warm sandbox `sandbox` (already the caller's):
- * the host's env, user key and hostname. On failure the sandbox is
- * gone. */
+/* A create served by the warm sandbox `sandbox` and its namer (both
+ * already the caller's): the host's env, user key and hostname. On
+ * failure the sandbox is gone. The namer is freed either way. */
 static int create_from_warm(gvisor_data *d, const host_spec *spec, const char *sandbox,
-                            host_info *out, char *why, size_t why_size)
+                            warm_namer *namer, host_info *out, char *why, size_t why_size)
 {
     char *dir = local_path(d->hosts_dir, sandbox);
     char *warm = dir ? local_path(dir, "warm") : NULL;
     char *private_key = NULL, *public_host = NULL;
     pid_t pid = -1;
     int port = 0, rc = -1;
-    hostname_job job = {dir, sandbox, spec->name, "", -1};
-    pthread_t namer;
-    if (!warm) {
+    if (!warm || !namer) {
         snprintf(why, why_size, "out of memory");
         goto out;
     }
     /* owner before warm goes: a restart in between sees a host's folder. */
+    /* The name is set while the user key is made; the create answers only
+     * once it is, so before anyone holds the host's key. */
     if (warm_sshd(dir, &pid, &port, &public_host, why, why_size) != 0 ||
         touch(dir, "owner", spec->id, why, why_size) != 0 || unlink(warm) != 0 ||
-        write_env(dir, spec, why, why_size) != 0)
+        write_env(dir, spec, why, why_size) != 0 ||
+        namer_send(namer, spec->name, why, why_size) != 0 ||
+        make_user_key(dir, spec->name, &private_key, why, why_size) != 0 ||
+        namer_finish(namer, why, why_size) != 0)
         goto out;
-    if (pthread_create(&namer, NULL, set_hostname, &job) != 0) {
-        snprintf(why, why_size, "cannot start a thread");
-        goto out;
-    }
-    int keyed = make_user_key(dir, spec->name, &private_key, why, why_size);
-    pthread_join(namer, NULL);
-    if (keyed != 0) goto out;
-    if (job.rc != 0) {
-        snprintf(why, why_size, "%s", job.why);
-        goto out;
-    }
     if (fill_info(out, gv_size_find(NULL), GV_DISK_DEFAULT_GB, port, public_host, pid, dir, sandbox,
                   &private_key) != 0) {
         snprintf(why, why_size, "out of memory");
@@ -548,6 +673,7 @@ out:
         char ignored[256];
         teardown(dir, sandbox, pid, ignored, sizeof ignored);
     }
+    namer_free(namer);
     if (private_key) {
         local_wipe(private_key, strlen(private_key));
         free(private_key);
@@ -580,7 +706,7 @@ static void sweep_warm(gvisor_data *d)
         if (!id_ok(e->d_name) || !has_file(d->hosts_dir, e->d_name, "warm") ||
             has_file(d->hosts_dir, e->d_name, "owner"))
             continue;
-        warm_destroy(d, e->d_name);
+        warm_destroy(d, e->d_name, NULL);
     }
     if (hosts) closedir(hosts);
 }
@@ -639,8 +765,9 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
     }
     if (prerequisites(d, why, why_size) != 0) return -1;
     char sandbox[GV_POOL_ID_SIZE];
-    if (d->pool && pool_fits(spec, size, disk_gb) && gv_pool_take(d->pool, sandbox)) {
-        int made = create_from_warm(d, spec, sandbox, out, why, why_size);
+    void *namer = NULL;
+    if (d->pool && pool_fits(spec, size, disk_gb) && gv_pool_take(d->pool, sandbox, &namer)) {
+        int made = create_from_warm(d, spec, sandbox, namer, out, why, why_size);
         gv_pool_refill(d->pool);
         if (made == 0) return 0;
         /* The sandbox is gone; the host is still made, cold. */
@@ -652,6 +779,7 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
 
     char *dir = local_path(d->hosts_dir, spec->id);
     char *private_key = NULL, *public_host = NULL;
+    sandbox_start st = {d, -1, 0};
     pid_t pid = -1;
     int port = 0, made_dir = 0;
     if (!dir) {
@@ -662,15 +790,14 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
     made_dir = 1;
     /* The sandbox starts (most of a create's time) while the keys are made
      * and the sshd starts. */
-    pid_t runsc_pid = -1;
     if (write_env(dir, spec, why, why_size) != 0 ||
         write_specs(dir, spec, size, why, why_size) != 0 ||
         gv_layer_make(dir, rootfs, disk_gb, why, why_size) != 0 ||
-        (runsc_pid = gv_runsc_launch(dir, spec->id, why, why_size)) < 0 ||
+        start_launch(&st, dir, spec->id, why, why_size) != 0 ||
         make_host_key(dir, spec->name, &public_host, why, why_size) != 0 ||
         make_user_key(dir, spec->name, &private_key, why, why_size) != 0 ||
         (pid = start_sshd(d, dir, &port, why, why_size)) < 0 ||
-        gv_runsc_wait(dir, spec->id, runsc_pid, SANDBOX_START_MS, why, why_size) != 0)
+        start_finish(&st, dir, spec->id, size->cpus, why, why_size) != 0)
         goto fail;
     if (fill_info(out, size, disk_gb, port, public_host, pid, dir, NULL, &private_key) != 0) {
         snprintf(why, why_size, "out of memory");
@@ -686,6 +813,7 @@ fail:
         char ignored[256];
         teardown(dir, spec->id, pid, ignored, sizeof ignored);
     }
+    start_abandon(&st);
     if (private_key) {
         local_wipe(private_key, strlen(private_key));
         free(private_key);
@@ -770,6 +898,7 @@ static void gvisor_close(provider *p)
     if (d) {
         gv_pool_stop(d->pool);
         pthread_mutex_destroy(&d->lock);
+        pthread_cond_destroy(&d->start_done);
         free(d->hosts_dir);
         free(d->images_dir);
         free(d->session_program);
@@ -832,6 +961,9 @@ provider *provider_gvisor_new(const provider_config *cfg, char *why, size_t why_
     }
     p->data = d;
     pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->start_done, NULL);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    d->starts_left = cpus > 0 ? (int)cpus : 1;
     p->name = "gvisor";
     p->check = gvisor_check;
     p->create = gvisor_create;

@@ -46,11 +46,15 @@
 #define GV_MOUNT "/usr/bin/mount"
 #define GV_MKFS "/usr/sbin/mkfs.ext4"
 #define GV_SESSION_PROGRAM "litterbox-gvisor-session"
+/* The image's process 1 (server/gvisor/image/init.c). */
+#define GV_INIT "/usr/lib/litterbox/init"
 #define GV_DEFAULT_IMAGES "/var/cache/litterbox/gvisor"
 #define GV_SHELL "/bin/bash"
 #define GV_LOGIN_USER "root"
 /* Each sandbox's cgroup is <hierarchy>/GV_CGROUP_PARENT/<id>. */
 #define GV_CGROUP_PARENT "litterbox-gvisor"
+/* The CFS period of a sandbox's CPU quota, in microseconds. */
+#define GV_CPU_PERIOD_US 100000
 
 /* ---- sizes.c ---- */
 
@@ -129,14 +133,20 @@ int gv_is_mount(const char *path);
 
 /* ---- runsc.c ---- */
 
-/* Starts the sandbox of <dir> (config.json there) as `id`, detached:
- * the pid of `runsc run`, or -1 with why. The create goes on (keys, sshd)
- * while the sandbox starts. */
+/* Starts the sandbox of <dir> (config.json there) as `id`: the pid of
+ * `runsc run --detach`, our child, or -1 with why. The create goes on
+ * (keys, sshd) while the sandbox starts; then exactly one of gv_runsc_wait
+ * and gv_runsc_forget reaps that pid. */
 pid_t gv_runsc_launch(const char *dir, const char *id, char *why, size_t why_size);
-/* Waits until that runsc has finished and says the sandbox runs. 0, or -1
- * with why. */
-int gv_runsc_wait(const char *dir, const char *id, pid_t runsc_pid, int timeout_ms, char *why,
-                  size_t why_size);
+/* Waits (at most timeout_ms) for that runsc to exit: its status says
+ * whether the sandbox runs. 0, or -1 with why (runsc's last words). */
+int gv_runsc_wait(const char *dir, pid_t runsc_pid, int timeout_ms, char *why, size_t why_size);
+/* Sets the CPU quota of the running sandbox `id` to cpus whole CPUs (its
+ * config asked for none while it started). 0, or -1 with why. */
+int gv_cgroup_cpu_quota(const char *id, int cpus, char *why, size_t why_size);
+/* Kills and reaps that runsc on a create's way out (after gv_runsc_stop
+ * when it still ran; a no-op for pid <= 0). */
+void gv_runsc_forget(pid_t runsc_pid);
 /* 1 when runsc reports the sandbox running; 0 with why. */
 int gv_runsc_running(const char *dir, const char *id, char *why, size_t why_size);
 /* Stops the sandbox, whatever state it is in, and every process that runsc
@@ -150,11 +160,13 @@ int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size);
 
 typedef struct gv_pool_ops {
     void *ctx;
-    /* Starts a warm sandbox named id. 0, or -1 with why (then nothing of
-     * it is left). */
-    int (*make)(void *ctx, const char *id, char *why, size_t why_size);
-    /* Stops and removes the warm sandbox id, whatever state it is in. */
-    void (*destroy)(void *ctx, const char *id);
+    /* Starts a warm sandbox named id; *handle is the provider's, kept by
+     * the pool with the id. 0, or -1 with why (then nothing of it is
+     * left). */
+    int (*make)(void *ctx, const char *id, void **handle, char *why, size_t why_size);
+    /* Stops and removes the warm sandbox id, whatever state it is in, and
+     * frees its handle. */
+    void (*destroy)(void *ctx, const char *id, void *handle);
 } gv_pool_ops;
 
 typedef struct gv_pool gv_pool;
@@ -162,9 +174,10 @@ typedef struct gv_pool gv_pool;
 /* Starts the refill (a thread) of a pool of size sandboxes; NULL when out
  * of memory or threads. */
 gv_pool *gv_pool_start(int size, const gv_pool_ops *ops);
-/* Hands over the oldest ready sandbox: 1 with its id, or 0 when none is
- * ready (never waits for one). The sandbox is the caller's from then on. */
-int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE]);
+/* Hands over the oldest ready sandbox: 1 with its id and handle, or 0 when
+ * none is ready (never waits for one). The sandbox and its handle are the
+ * caller's from then on. */
+int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE], void **handle);
 /* Wakes the refill after a take (a start would compete with the take for
  * the CPUs); the refill then waits a moment more, for the host's first
  * session. */

@@ -23,10 +23,15 @@
  * login that competes with one takes twice as long (bench/gvisor.sh, T8). */
 #define QUIET_MS 1000
 
+typedef struct gv_pool_entry {
+    char id[GV_POOL_ID_SIZE];
+    void *handle;
+} gv_pool_entry;
+
 struct gv_pool {
     gv_pool_ops ops;
     int size;
-    char (*ready)[GV_POOL_ID_SIZE]; /* size slots, the first n_ready used */
+    gv_pool_entry *ready; /* size slots, the first n_ready used */
     int n_ready;
     long long served;
     long long quiet_until; /* local_now_ms() before which no start begins */
@@ -86,17 +91,19 @@ static void *refill(void *arg)
         }
         pthread_mutex_unlock(&p->lock);
         char id[GV_POOL_ID_SIZE], why[256] = "";
-        int made = new_id(id) == 0 && p->ops.make(p->ops.ctx, id, why, sizeof why) == 0;
+        void *handle = NULL;
+        int made = new_id(id) == 0 && p->ops.make(p->ops.ctx, id, &handle, why, sizeof why) == 0;
         if (!made)
             fprintf(stderr, "litterbox-server: the warm pool cannot start a sandbox: %s\n",
                     why[0] ? why : "no random id");
         pthread_mutex_lock(&p->lock);
         if (made && !p->stopping && p->n_ready < p->size) {
-            memcpy(p->ready[p->n_ready++], id, GV_POOL_ID_SIZE);
+            memcpy(p->ready[p->n_ready].id, id, GV_POOL_ID_SIZE);
+            p->ready[p->n_ready++].handle = handle;
         } else if (made) {
             /* Stopped while it started: it never joins the pool. */
             pthread_mutex_unlock(&p->lock);
-            p->ops.destroy(p->ops.ctx, id);
+            p->ops.destroy(p->ops.ctx, id, handle);
             pthread_mutex_lock(&p->lock);
         } else if (!p->stopping) {
             wait_ms(p, RETRY_MS);
@@ -127,14 +134,15 @@ gv_pool *gv_pool_start(int size, const gv_pool_ops *ops)
     return p;
 }
 
-int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE])
+int gv_pool_take(gv_pool *p, char id[GV_POOL_ID_SIZE], void **handle)
 {
     int taken = 0;
     pthread_mutex_lock(&p->lock);
     if (p->n_ready > 0 && !p->stopping) {
         /* The oldest first: each waits about as long as the others. */
-        memcpy(id, p->ready[0], GV_POOL_ID_SIZE);
-        memmove(p->ready[0], p->ready[1], (size_t)(p->n_ready - 1) * sizeof *p->ready);
+        memcpy(id, p->ready[0].id, GV_POOL_ID_SIZE);
+        *handle = p->ready[0].handle;
+        memmove(&p->ready[0], &p->ready[1], (size_t)(p->n_ready - 1) * sizeof *p->ready);
         p->n_ready--;
         p->served++;
         taken = 1;
@@ -169,7 +177,7 @@ void gv_pool_stop(gv_pool *p)
     pthread_mutex_unlock(&p->lock);
     pthread_join(p->thread, NULL);
     for (int i = 0; i < p->n_ready; i++)
-        p->ops.destroy(p->ops.ctx, p->ready[i]);
+        p->ops.destroy(p->ops.ctx, p->ready[i].id, p->ready[i].handle);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->wake);
     free(p->ready);

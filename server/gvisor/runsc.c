@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,34 +79,36 @@ pid_t gv_runsc_launch(const char *dir, const char *id, char *why, size_t why_siz
     runsc_paths p;
     if (paths_of(dir, &p, why, why_size) != 0) return -1;
     pid_t pid = -1;
-    /* `run --detach` returns once the sandbox runs, but its sandbox and
-     * gofer keep its stdout and stderr: those go to the log, and
-     * gv_runsc_wait waits for the runsc process itself. */
+    /* `run --detach` exits once the sandbox runs (status 0) or could not
+     * start; its sandbox and gofer keep its stdout and stderr, so those go
+     * to the log and gv_runsc_wait waits for the process, not its
+     * output. */
     const char *argv[] = {
         GV_RUNSC, p.root_flag, "--network=none", "run", "--detach", "--bundle", dir, id, NULL};
     if (local_mkdir(p.root, 0700, (uid_t)-1, (gid_t)-1, why, why_size) == 0)
-        pid = local_spawn_detached(argv, p.log, NULL, NULL, why, why_size);
+        pid = local_spawn_child(argv, -1, p.log, why, why_size);
     paths_free(&p);
     return pid;
 }
 
-int gv_runsc_wait(const char *dir, const char *id, pid_t runsc_pid, int timeout_ms, char *why,
-                  size_t why_size)
+int gv_runsc_wait(const char *dir, pid_t runsc_pid, int timeout_ms, char *why, size_t why_size)
 {
-    long long deadline = local_now_ms() + timeout_ms;
-    while (local_proc_alive(runsc_pid) && local_now_ms() < deadline)
-        local_sleep_ms(10);
-    if (local_proc_alive(runsc_pid)) {
-        snprintf(why, why_size, "runsc run did not finish within %d s", timeout_ms / 1000);
-        return -1;
-    }
-    if (gv_runsc_running(dir, id, why, why_size)) return 0;
+    char how[128];
+    int rc = local_wait_child(runsc_pid, timeout_ms, how, sizeof how);
+    if (rc == 0) return 0;
     char tail[200] = "", *log = local_path(dir, "runsc.log");
     if (log) log_tail(log, tail, sizeof tail);
     free(log);
-    snprintf(why, why_size, "the sandbox did not start: %s",
+    if (rc > 0) snprintf(how, sizeof how, "exit %d", rc);
+    snprintf(why, why_size, "the sandbox did not start (runsc run: %s): %s", how,
              tail[0] ? tail : "runsc said nothing (see runsc.log)");
     return -1;
+}
+
+void gv_runsc_forget(pid_t runsc_pid)
+{
+    char ignored[128];
+    if (runsc_pid > 0) local_wait_child(runsc_pid, 0, ignored, sizeof ignored);
 }
 
 /* The sandbox's cgroup in every hierarchy (cgroup v1 has one per
@@ -132,6 +135,29 @@ static void remove_cgroups(const char *id)
     if (d) closedir(d);
     snprintf(path, sizeof path, "/sys/fs/cgroup/" GV_CGROUP_PARENT "/%s", id);
     remove_cgroup(path);
+}
+
+int gv_cgroup_cpu_quota(const char *id, int cpus, char *why, size_t why_size)
+{
+    char path[512], value[64];
+    long long quota = (long long)cpus * GV_CPU_PERIOD_US;
+    /* cgroup v2 (one hierarchy: cpu.max), else v1's cpu controller. */
+    snprintf(path, sizeof path, "/sys/fs/cgroup/" GV_CGROUP_PARENT "/%s/cpu.max", id);
+    snprintf(value, sizeof value, "%lld %d\n", quota, GV_CPU_PERIOD_US);
+    if (access(path, F_OK) != 0) {
+        snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/" GV_CGROUP_PARENT "/%s/cpu.cfs_quota_us",
+                 id);
+        snprintf(value, sizeof value, "%lld\n", quota);
+    }
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t n = strlen(value);
+    if (fd < 0 || write(fd, value, n) != (ssize_t)n) {
+        snprintf(why, why_size, "cannot limit the sandbox's CPU (%s): %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
 }
 
 /* Kills every process whose command line holds the host's --root flag

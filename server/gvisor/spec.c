@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void gv_json_str(sbuf *b, const char *s)
 {
@@ -46,7 +47,7 @@ static const char *const capabilities[] = {
 void gv_process_json(sbuf *b, const gv_process *p)
 {
     sbuf_addf(b, "{\"terminal\":%s,\"user\":{\"uid\":0,\"gid\":0},\"args\":",
-                     p->terminal ? "true" : "false");
+              p->terminal ? "true" : "false");
     str_array(b, p->args, p->nargs);
     sbuf_adds(b, ",\"env\":");
     str_array(b, p->env, p->nenv);
@@ -57,18 +58,17 @@ void gv_process_json(sbuf *b, const gv_process *p)
         str_array(b, capabilities, NCAPS);
     }
     sbuf_addf(b,
-                     "},\"rlimits\":["
-                     "{\"type\":\"RLIMIT_NOFILE\",\"hard\":65536,\"soft\":65536},"
-                     "{\"type\":\"RLIMIT_AS\",\"hard\":%lld,\"soft\":%lld},"
-                     "{\"type\":\"RLIMIT_NPROC\",\"hard\":%lld,\"soft\":%lld}],"
-                     "\"noNewPrivileges\":true}",
-                     p->limits.memory_bytes, p->limits.memory_bytes, p->limits.nproc,
-                     p->limits.nproc);
+              "},\"rlimits\":["
+              "{\"type\":\"RLIMIT_NOFILE\",\"hard\":65536,\"soft\":65536},"
+              "{\"type\":\"RLIMIT_AS\",\"hard\":%lld,\"soft\":%lld},"
+              "{\"type\":\"RLIMIT_NPROC\",\"hard\":%lld,\"soft\":%lld}],"
+              "\"noNewPrivileges\":true}",
+              p->limits.memory_bytes, p->limits.memory_bytes, p->limits.nproc, p->limits.nproc);
 }
 
 void gv_config_json(sbuf *b, const gv_sandbox *s)
 {
-    static const char *const init_args[] = {"/usr/lib/litterbox/init"};
+    static const char *const init_args[] = {GV_INIT};
     static const char *const init_env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
                                            "/usr/bin:/sbin:/bin",
                                            "HOME=/root"};
@@ -82,16 +82,23 @@ void gv_config_json(sbuf *b, const gv_sandbox *s)
     /* /tmp in the writable layer (on disk, counted in disk_gb), not in the
      * sandbox's memory. */
     sbuf_adds(b, ",\"mounts\":["
-                     "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-                     "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
-                     "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\","
-                     "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]}],"
-                     "\"linux\":{\"cgroupsPath\":");
+                 "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+                 "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+                 "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\","
+                 "\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]}],"
+                 "\"linux\":{\"cgroupsPath\":");
     gv_json_str(b, s->cgroup);
+    /* The quota here is the machine's CPUs (no limit): the sandbox's start
+     * runs several threads at once and would take a third longer under
+     * the host's own quota, which gv_cgroup_cpu_quota sets once it runs,
+     * before anything of the host's does. Asking for one makes runsc give
+     * the cgroup its cpu controller (cgroup v2 enables it only then). */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < s->cpus) cpus = s->cpus;
     sbuf_addf(b,
-                     ",\"resources\":{\"memory\":{\"limit\":%lld},"
-                     "\"cpu\":{\"quota\":%lld,\"period\":100000}},"
-                     "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
-                     "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}]}}",
-                     s->cgroup_memory_bytes, (long long)s->cpus * 100000);
+              ",\"resources\":{\"memory\":{\"limit\":%lld},"
+              "\"cpu\":{\"quota\":%lld,\"period\":%d}},"
+              "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"},"
+              "{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}]}}",
+              s->cgroup_memory_bytes, (long long)cpus * GV_CPU_PERIOD_US, GV_CPU_PERIOD_US);
 }

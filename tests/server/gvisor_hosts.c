@@ -77,17 +77,24 @@ int gv_host_from(const server *s, const lb_host *h, const char *label, gv_host *
         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-i", key, "-o",       \
         "ConnectTimeout=30", "-o", "LogLevel=ERROR"
 
-int gv_ssh(const server *s, const gv_host *h, const char *command, spawn_result *res)
+int gv_ssh_opt(const server *s, const gv_host *h, const char *option, const char *command,
+               spawn_result *res)
 {
     char port[16], khopt[500], home[300];
     snprintf(port, sizeof port, "%d", h->port);
     snprintf(khopt, sizeof khopt, "UserKnownHostsFile=%s", h->kh_path);
     snprintf(home, sizeof home, "HOME=%s", s->dir);
     const char *argv[] = {
-        CONN_OPTS(khopt, h->key_path), "-p", port, "-l", h->user, "127.0.0.1", command, NULL};
+        CONN_OPTS(khopt, h->key_path),     "-p",        port,    "-l", h->user, "-o",
+        option ? option : "ForwardX11=no", "127.0.0.1", command, NULL};
     const char *env[] = {"PATH=/usr/bin:/bin", home, NULL};
     spawn_opts o = {argv, env, SPAWN_PIPES, NULL, NULL, 120000};
     return spawn_run("/usr/bin/ssh", &o, res);
+}
+
+int gv_ssh(const server *s, const gv_host *h, const char *command, spawn_result *res)
+{
+    return gv_ssh_opt(s, h, NULL, command, res);
 }
 
 char *gv_ssh_out(const server *s, const gv_host *h, const char *command, int *status)

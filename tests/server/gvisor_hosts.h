@@ -26,6 +26,9 @@ int gv_host_from(const server *s, const lb_host *h, const char *label, gv_host *
 /* ssh with only what the create returned and StrictHostKeyChecking=yes.
  * 0 with res filled, or -1 when ssh could not run. */
 int gv_ssh(const server *s, const gv_host *h, const char *command, spawn_result *res);
+/* The same with one more `-o option` (NULL: none). */
+int gv_ssh_opt(const server *s, const gv_host *h, const char *option, const char *command,
+               spawn_result *res);
 /* The command's stdout (malloc'd, never NULL) and exit status. */
 char *gv_ssh_out(const server *s, const gv_host *h, const char *command, int *status);
 /* Runs /usr/bin/scp or /usr/bin/sftp (program) against h with args after

@@ -7,7 +7,8 @@
  * shim); a background process outlives its session; a host reaches
  * neither the API port nor another host's sshd; scp and sftp; the limits
  * of an instance type (a memory hog fails, a fork loop stops, a full disk
- * is ENOSPC, and the host and server live on); unknown images and sizes
+ * is ENOSPC, and the host and server live on; the CPU quota the sandbox
+ * is left with after its start); the sshd's key exchanges; unknown images and sizes
  * are 400s; delete leaves no process, mount, loop device or file.
  *
  * Prints a SKIP line and passes where runsc cannot run (not root, runsc
@@ -243,6 +244,33 @@ static void test_limits(const server *s, const gv_host *a)
     }
 }
 
+/* The CFS quota of host id's sandbox cgroup on the machine, in
+ * microseconds a 100 ms period (cgroup v2's cpu.max, else v1's
+ * cpu.cfs_quota_us); -1 when there is none to read. */
+static long long cpu_quota(const char *id)
+{
+    char path[300], text[64] = "";
+    snprintf(path, sizeof path, "/sys/fs/cgroup/litterbox-gvisor/%s/cpu.max", id);
+    if (access(path, F_OK) != 0)
+        snprintf(path, sizeof path, "/sys/fs/cgroup/cpu/litterbox-gvisor/%s/cpu.cfs_quota_us", id);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    if (!fgets(text, sizeof text, f)) text[0] = '\0';
+    fclose(f);
+    char *end;
+    long long q = strtoll(text, &end, 10);
+    return end == text ? -1 : q;
+}
+
+static void test_cpu(const gv_host *a, const gv_host *b)
+{
+    /* The sandbox starts with the machine's CPUs and gets its own quota
+     * right after (spec.c): this is what it is left with. */
+    check_set_case("CPU quota: gv-small 1 CPU, gv-medium 2");
+    CHECK_EQ_INT(cpu_quota(a->id), 100000);
+    CHECK_EQ_INT(cpu_quota(b->id), 200000);
+}
+
 static void test_other_size(const server *s, const gv_host *b, const lb_host *hb)
 {
     check_set_case("instance_type gv-medium: its limits, echoed");
@@ -251,6 +279,27 @@ static void test_other_size(const server *s, const gv_host *b, const lb_host *hb
     char *out = gv_ssh_out(s, b, "ulimit -u; ulimit -v", &st);
     CHECK_EQ_STR(out, "512\n1048576\n");
     free(out);
+}
+
+static void test_kex(const server *s, const gv_host *a)
+{
+    /* sshd_config leaves out the post-quantum hybrid (local/sshd.c says
+     * why), and keeps the rest for older clients. */
+    static const struct {
+        const char *kex;
+        int status; /* ssh's: 255 when it could not connect */
+    } cases[] = {
+        {"KexAlgorithms=sntrup761x25519-sha512@openssh.com", 255},
+        {"KexAlgorithms=curve25519-sha256", 0},
+        {"KexAlgorithms=ecdh-sha2-nistp256", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        check_set_case("the host's sshd and %s", cases[i].kex);
+        spawn_result r;
+        if (!CHECK(gv_ssh_opt(s, a, cases[i].kex, "true", &r) == 0)) continue;
+        CHECK_EQ_INT(r.status, cases[i].status);
+        spawn_result_free(&r);
+    }
 }
 
 int main(void)
@@ -299,6 +348,8 @@ int main(void)
     test_files(&s, &a);
     test_limits(&s, &a);
     test_other_size(&s, &b, hb);
+    test_cpu(&a, &b);
+    test_kex(&s, &a);
 
     check_set_case("delete leaves nothing behind");
     lb_error err;

@@ -1,9 +1,8 @@
 /* runsc for one host. Each host has its own runsc --root (<dir>/runsc), so
  * that one host's state is one folder, and its own log (<dir>/runsc.log).
- * After runsc's own delete, whatever process still writes to that log
- * (a `runsc run` in flight) or carries that --root on its command line (a
- * sandbox or gofer runsc could not delete) belongs to the host, and is
- * killed. */
+ * Whatever process writes to that log (a `runsc run` or `runsc exec` in
+ * flight) or carries that --root on its command line (the sandbox and its
+ * gofer) belongs to the host: stopping a host kills those. */
 #include "gvisor.h"
 
 #include <dirent.h>
@@ -171,8 +170,9 @@ static int kill_by_root_flag(const runsc_paths *p, char *why, size_t why_size)
     while (d && (e = readdir(d)) != NULL) {
         pid_t pid = (pid_t)atoi(e->d_name);
         if (pid <= 0 || !local_proc_matches(pid, p->root_flag)) continue;
-        if (local_proc_kill_host(pid, p->root_flag, p->log, STOP_GRACE_MS, why, why_size) != 0)
-            rc = -1;
+        /* No grace: a sandbox has nothing to save, and its own shutdown
+         * (on SIGTERM) waits for its processes. */
+        if (local_proc_kill_host(pid, p->root_flag, p->log, 0, why, why_size) != 0) rc = -1;
     }
     if (d) closedir(d);
     return rc;
@@ -182,12 +182,15 @@ int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
 {
     runsc_paths p;
     if (paths_of(dir, &p, why, why_size) != 0) return -1;
-    /* runsc's own delete first (it also removes the sandbox's cgroup);
-     * then whatever is left of the host's processes, found by their log. */
-    const char *argv[] = {GV_RUNSC, p.root_flag, "delete", "--force", id, NULL};
-    char out[512], ignored[256];
-    local_run_opts opts = {RUNSC_CMD_MS, (uid_t)-1, (gid_t)-1};
-    local_run(argv, &opts, out, sizeof out, ignored, sizeof ignored);
+    /* Not `runsc delete --force`: it waits for the sandbox's process to be
+     * gone with kill(pid, 0), every 100 ms, and that process is an orphan
+     * (its `runsc run` exited), a zombie until the machine's init reaps it:
+     * 1.3-2 s a delete on this project's machines, whose init reaps late.
+     * What the delete would do, done here: whatever writes to the host's
+     * log (a `runsc run` or `runsc exec` in flight), then the sandbox and
+     * gofer (they carry the host's --root), each with every process below
+     * it, then the cgroups. runsc's own state is in the host's folder,
+     * which goes next (teardown). */
     int rc = local_proc_kill_host(0, p.root_flag, p.log, STOP_GRACE_MS, why, why_size);
     if (rc == 0) rc = kill_by_root_flag(&p, why, why_size);
     if (rc == 0) remove_cgroups(id);

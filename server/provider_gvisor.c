@@ -652,11 +652,12 @@ static int create_from_warm(gvisor_data *d, const host_spec *spec, const char *s
     pid_t pid = -1;
     int port = 0, rc = -1;
     if (!warm || !namer) {
-        snprintf(why, why_size, "out of memory");
+        snprintf(why, why_size, "%s",
+                 warm ? "the warm sandbox has no name setter" : "out of memory");
         goto out;
     }
-    /* owner before warm goes: a restart in between sees a host's folder. */
-    /* The name is set while the user key is made; the create answers only
+    /* owner before warm goes: a restart in between sees a host's folder.
+     * The name is set while the user key is made; the create answers only
      * once it is, so before anyone holds the host's key. */
     if (warm_sshd(dir, &pid, &port, &public_host, why, why_size) != 0 ||
         touch(dir, "owner", spec->id, why, why_size) != 0 || unlink(warm) != 0 ||

@@ -153,6 +153,19 @@ int local_run(const char *const argv[], const local_run_opts *opts, char *out, s
     return WEXITSTATUS(status);
 }
 
+/* In the child: stdin from in, stdout and stderr to logfd, nothing else
+ * open, then argv[0]. Never returns. */
+static void exec_logged(const char *const argv[], int in, int logfd, int maxfd)
+{
+    if (dup2(in, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) _exit(126);
+    close_from(3, maxfd);
+    execve(argv[0], (char *const *)argv, child_env);
+    child_write(2, "litterbox-server: cannot execute ");
+    child_write(2, argv[0]);
+    child_write(2, "\n");
+    _exit(127);
+}
+
 /* What the intermediate child reports: the pid of the program, or where
  * it failed. */
 typedef struct spawn_report {
@@ -209,15 +222,7 @@ pid_t local_spawn_detached(const char *const argv[], const char *log_path, const
         }
         if (rep.stage == 0) {
             pid_t pid = fork();
-            if (pid == 0) {
-                if (dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) _exit(126);
-                close_from(3, maxfd);
-                execve(argv[0], (char *const *)argv, child_env);
-                child_write(2, "litterbox-server: cannot execute ");
-                child_write(2, argv[0]);
-                child_write(2, "\n");
-                _exit(127);
-            }
+            if (pid == 0) exec_logged(argv, devnull, logfd, maxfd);
             if (pid < 0) rep.stage = 6;
             rep.pid = pid;
         }
@@ -265,13 +270,8 @@ pid_t local_spawn_child(const char *const argv[], int stdin_fd, const char *log_
         snprintf(why, why_size, "fork: %s", strerror(errno));
     } else if (pid == 0) {
         reset_signals();
-        if (setsid() < 0 || dup2(in, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0) _exit(126);
-        close_from(3, maxfd);
-        execve(argv[0], (char *const *)argv, child_env);
-        child_write(2, "litterbox-server: cannot execute ");
-        child_write(2, argv[0]);
-        child_write(2, "\n");
-        _exit(127);
+        if (setsid() < 0) _exit(126);
+        exec_logged(argv, in, logfd, maxfd);
     }
 out:
     if (logfd >= 0) close(logfd);

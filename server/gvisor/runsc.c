@@ -15,6 +15,7 @@
 
 #define RUNSC_CMD_MS 30000
 #define STOP_GRACE_MS 2000
+#define CGROUP_BUSY_TRIES 250 /* 20 ms apart: 5 s */
 
 typedef struct runsc_paths {
     char *root, *root_flag, *log;
@@ -80,10 +81,14 @@ pid_t gv_runsc_launch(const char *dir, const char *id, char *why, size_t why_siz
     pid_t pid = -1;
     /* `run --detach` exits once the sandbox runs (status 0) or could not
      * start; its sandbox and gofer keep its stdout and stderr, so those go
-     * to the log and gv_runsc_wait waits for the process, not its
-     * output. */
-    const char *argv[] = {
-        GV_RUNSC, p.root_flag, "--network=none", "run", "--detach", "--bundle", dir, id, NULL};
+     * to the log and gv_runsc_wait waits for the process, not its output.
+     * --cpu-num-from-quota=false (this runsc's default, not newer ones'):
+     * the sandbox starts with the machine's CPUs as its quota and gets its
+     * own once it runs (spec.c); its CPU count stays the machine's, and the
+     * quota bounds the time. */
+    const char *argv[] = {GV_RUNSC, p.root_flag, "--network=none", "--cpu-num-from-quota=false",
+                          "run",    "--detach",  "--bundle",       dir,
+                          id,       NULL};
     if (local_mkdir(p.root, 0700, (uid_t)-1, (gid_t)-1, why, why_size) == 0)
         pid = local_spawn_child(argv, -1, p.log, why, why_size);
     paths_free(&p);
@@ -111,29 +116,35 @@ void gv_runsc_forget(pid_t runsc_pid)
 }
 
 /* The sandbox's cgroup in every hierarchy (cgroup v1 has one per
- * controller, v2 one): runsc's delete removes it, but not when the sandbox
- * was killed instead. rmdir works once the cgroup is empty; a process just
- * killed may still be leaving it, so a busy one is tried again for a
- * moment. */
-static void remove_cgroup(const char *path)
+ * controller, v2 one), its processes killed. rmdir works once the cgroup
+ * is empty; a process just killed may still be leaving it, so a busy one
+ * is tried again for a while. 0, or -1 with why (the stop fails, and the
+ * reaper tries again later). */
+static int remove_cgroup(const char *path, char *why, size_t why_size)
 {
-    for (int i = 0; i < 50 && rmdir(path) != 0 && errno == EBUSY; i++)
+    int rc;
+    for (int i = 0; (rc = rmdir(path)) != 0 && errno == EBUSY && i < CGROUP_BUSY_TRIES; i++)
         local_sleep_ms(20);
+    if (rc == 0 || errno == ENOENT || errno == ENOTDIR) return 0; /* not a hierarchy */
+    snprintf(why, why_size, "cannot remove the cgroup %s: %s", path, strerror(errno));
+    return -1;
 }
 
-static void remove_cgroups(const char *id)
+static int remove_cgroups(const char *id, char *why, size_t why_size)
 {
     DIR *d = opendir("/sys/fs/cgroup");
     struct dirent *e;
     char path[512];
+    int rc = 0;
     while (d && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "/sys/fs/cgroup/%s/" GV_CGROUP_PARENT "/%s", e->d_name, id);
-        remove_cgroup(path);
+        if (remove_cgroup(path, why, why_size) != 0) rc = -1;
     }
     if (d) closedir(d);
     snprintf(path, sizeof path, "/sys/fs/cgroup/" GV_CGROUP_PARENT "/%s", id);
-    remove_cgroup(path);
+    if (remove_cgroup(path, why, why_size) != 0) rc = -1;
+    return rc;
 }
 
 int gv_cgroup_cpu_quota(const char *id, int cpus, char *why, size_t why_size)
@@ -150,8 +161,10 @@ int gv_cgroup_cpu_quota(const char *id, int cpus, char *why, size_t why_size)
     }
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     size_t n = strlen(value);
-    if (fd < 0 || write(fd, value, n) != (ssize_t)n) {
-        snprintf(why, why_size, "cannot limit the sandbox's CPU (%s): %s", path, strerror(errno));
+    ssize_t w = fd >= 0 ? write(fd, value, n) : -1;
+    if (w != (ssize_t)n) {
+        snprintf(why, why_size, "cannot limit the sandbox's CPU (%s): %s", path,
+                 w < 0 ? strerror(errno) : "a short write");
         if (fd >= 0) close(fd);
         return -1;
     }
@@ -193,7 +206,7 @@ int gv_runsc_stop(const char *dir, const char *id, char *why, size_t why_size)
      * which goes next (teardown). */
     int rc = local_proc_kill_host(0, p.root_flag, p.log, STOP_GRACE_MS, why, why_size);
     if (rc == 0) rc = kill_by_root_flag(&p, why, why_size);
-    if (rc == 0) remove_cgroups(id);
+    if (rc == 0) rc = remove_cgroups(id, why, why_size);
     paths_free(&p);
     return rc;
 }

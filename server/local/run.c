@@ -306,9 +306,10 @@ int local_wait_child(pid_t pid, int timeout_ms, char *why, size_t why_size)
         struct pollfd p = {pidfd, POLLIN, 0};
         if (pidfd < 0 || poll(&p, 1, (int)left) < 0) local_sleep_ms(left < 5 ? (int)left : 5);
     }
+    int err = errno;
     if (pidfd >= 0) close(pidfd);
     if (w < 0) {
-        snprintf(why, why_size, "its status is lost: %s", strerror(errno));
+        snprintf(why, why_size, "its status is lost: %s", strerror(err));
         return -1;
     }
     if (WIFSIGNALED(status)) {

@@ -201,17 +201,19 @@ static void log_since(const char *log_path, long long from, char *out, size_t ou
     free(text);
 }
 
-/* 1 when sshd's log says, after offset `from`, that it listens on port. */
+/* 1 when sshd's log says, after offset `from` (where its start began),
+ * that it listens on port. */
 static int log_says_listening(const char *log_path, long long from, int port)
 {
-    char err[64], line[64];
-    size_t len = 0;
-    char *text = local_read_file(log_path, 1 << 20, &len, err, sizeof err);
-    if (!text) return 0;
+    char text[4096], line[64];
+    int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = from >= 0 ? pread(fd, text, sizeof text - 1, (off_t)from) : -1;
+    close(fd);
+    if (n <= 0) return 0;
+    text[n] = '\0';
     snprintf(line, sizeof line, "Server listening on 127.0.0.1 port %d.", port);
-    int says = from >= 0 && (size_t)from <= len && strstr(text + from, line) != NULL;
-    free(text);
-    return says;
+    return strstr(text, line) != NULL;
 }
 
 pid_t local_sshd_start(const char *host_dir, int port, const char *bind_src, int timeout_ms,

@@ -209,6 +209,12 @@ int gv_leftovers(const char *state_dir, const char *id)
     }
     if (d) closedir(d);
     struct stat st;
+    char v2[600];
+    snprintf(v2, sizeof v2, "/sys/fs/cgroup/litterbox-gvisor/%s", id);
+    if (lstat(v2, &st) == 0) {
+        fprintf(stderr, "left behind: cgroup %s\n", v2);
+        left++;
+    }
     d = opendir("/sys/fs/cgroup");
     while (d && (e = readdir(d)) != NULL) {
         char path[600];

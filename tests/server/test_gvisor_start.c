@@ -4,7 +4,8 @@
  *
  * Checked: the create is a 502 that quotes runsc's own words (read from
  * its exit status and log, not from a later `runsc state`); nothing of the
- * host is left (no folder, process, mount or cgroup); and more such
+ * host is left (no folder, whose removal needs its mounts gone first, and
+ * no process naming it); and more such
  * creates at once than the gate lets start together all answer, so a
  * failed start gives its turn back (a turn kept would leave the last ones
  * waiting for ever, until the client's timeout). After them, doctor still

@@ -84,11 +84,11 @@ static void start_end(gvisor_data *d)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* A sandbox start in flight: its runsc and its turn at the gate. */
+/* A sandbox start in flight: while its runsc is not reaped, it holds a
+ * turn at the gate. */
 typedef struct sandbox_start {
     gvisor_data *d;
-    pid_t runsc; /* -1 once reaped */
-    int has_turn;
+    pid_t runsc; /* -1: none, or reaped (and the turn given back) */
 } sandbox_start;
 
 /* Waits for a turn, then launches the sandbox of dir. 0, or -1 with why
@@ -97,11 +97,9 @@ static int start_launch(sandbox_start *st, const char *dir, const char *id, char
                         size_t why_size)
 {
     start_begin(st->d);
-    st->has_turn = 1;
     st->runsc = gv_runsc_launch(dir, id, why, why_size);
     if (st->runsc >= 0) return 0;
     start_end(st->d);
-    st->has_turn = 0;
     return -1;
 }
 
@@ -113,7 +111,6 @@ static int start_finish(sandbox_start *st, const char *dir, const char *id, int 
     int rc = gv_runsc_wait(dir, st->runsc, SANDBOX_START_MS, why, why_size);
     st->runsc = -1;
     start_end(st->d);
-    st->has_turn = 0;
     return rc == 0 ? gv_cgroup_cpu_quota(id, cpus, why, why_size) : -1;
 }
 
@@ -121,10 +118,10 @@ static int start_finish(sandbox_start *st, const char *dir, const char *id, int 
  * began and gives the turn back. */
 static void start_abandon(sandbox_start *st)
 {
+    if (st->runsc < 0) return;
     gv_runsc_forget(st->runsc);
     st->runsc = -1;
-    if (st->has_turn) start_end(st->d);
-    st->has_turn = 0;
+    start_end(st->d);
 }
 
 /* Host ids come from the server (UUIDs); anything else never becomes a
@@ -574,7 +571,7 @@ static int warm_make(void *ctx, const char *id, void **handle, char *why, size_t
     char *dir = rootfs ? local_path(d->hosts_dir, id) : NULL;
     char *public_host = NULL, sshd[64];
     host_spec spec = {.id = id, .name = WARM_NAME};
-    sandbox_start st = {d, -1, 0};
+    sandbox_start st = {d, -1};
     warm_namer *namer = NULL;
     pid_t pid = -1;
     int port = 0, rc = -1;
@@ -783,7 +780,7 @@ static int gvisor_create(provider *p, const host_spec *spec, host_info *out, cha
 
     char *dir = local_path(d->hosts_dir, spec->id);
     char *private_key = NULL, *public_host = NULL;
-    sandbox_start st = {d, -1, 0};
+    sandbox_start st = {d, -1};
     pid_t pid = -1;
     int port = 0, made_dir = 0;
     if (!dir) {
